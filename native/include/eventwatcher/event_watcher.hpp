@@ -1,0 +1,140 @@
+// EventWatcher: a level-triggered reactor over epoll.
+//
+// Threads. Every EventWatcher has one *loop thread*: the thread currently
+// inside run() (the started thread by default, or the caller's own with
+// Options::start_thread = false). Callbacks and tasks run only there, one at
+// a time. All public methods are thread-safe unless stated otherwise; methods
+// called from another thread while the loop runs are handed to the loop and
+// wait for it, so their effects are ordered with dispatch. When no thread is
+// running the loop, they take effect directly on the calling thread.
+//
+// Readiness. Registrations are level-triggered: while an fd stays ready its
+// callback is called again on every loop turn, so a callback need not drain
+// the fd, but must make progress or unwatch. Hang-up and error (EPOLLHUP,
+// EPOLLERR) are delivered to every registration of the fd, so read()/write()
+// can observe EOF or the error. Spurious calls are possible (for example the
+// peer's data was consumed by a dup of the fd): use non-blocking fds and treat
+// EAGAIN as "not ready after all".
+//
+// Closing fds. Unwatch an fd (both flags) *before* closing it. Another thread
+// may reuse the number at once, and the kernel keeps an epoll entry alive as
+// long as any dup of the fd is open. If an fd is closed while watched, its
+// registrations stay in the table until unwatched, and if the number is then
+// reused and watched again, the new registration starts clean: no event of the
+// old one ever reaches the new callback (each epoll entry carries a
+// generation). While a dup of a closed-but-watched fd stays open and ready,
+// the kernel keeps reporting its stale entry; those events are dropped but
+// cost a loop turn each, so the loop spins until the dup is closed. That is
+// the cost of skipping unwatch.
+#pragma once
+
+#include <eventwatcher/export.hpp>
+#include <eventwatcher/options.hpp>
+#include <eventwatcher/watch_callback.hpp>
+#include <eventwatcher/watch_flag.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace eventwatcher {
+
+namespace detail {
+class Loop;
+}
+
+class EVENTWATCHER_API EventWatcher {
+ public:
+  /// Creates the epoll instance and the wakeup eventfd and starts the loop
+  /// thread. Throws std::system_error if epoll_create1, eventfd or thread
+  /// creation fails.
+  EventWatcher();
+
+  /// As EventWatcher(), with settings. With `options.start_thread == false` no
+  /// thread is started: call run() on a thread you own. Throws
+  /// std::invalid_argument if `options.max_events < 1`, std::system_error as
+  /// above.
+  explicit EventWatcher(Options options);
+
+  /// Stops the loop and waits for it: for the started thread, joins it; with
+  /// start_thread == false, waits until run() has returned on its thread.
+  /// Every task submitted before the destructor was called has run on the loop
+  /// thread by then (run() runs queued tasks before it returns), and no
+  /// callback or task is called after the destructor returns. If no thread
+  /// ever runs the loop again (start_thread == false and run() not active),
+  /// tasks still queued are destroyed without running. Closes the epoll fd and
+  /// the eventfd; watched fds are not closed. Must not be called from the loop
+  /// thread (that would be a self-join): doing so prints a message and aborts.
+  ~EventWatcher();
+
+  EventWatcher(const EventWatcher&) = delete;
+  EventWatcher& operator=(const EventWatcher&) = delete;
+
+  /// Registers `callback` for readiness `flag` of `fd`, replacing any callback
+  /// already registered for (fd, flag): once watch returns, the old callback
+  /// is not running and is never called again. The other flag's registration
+  /// is unaffected. A callback never sees events that were fetched before it
+  /// was registered. Any thread; from another thread than the loop's, waits
+  /// until the loop has applied it (it is then watched by the very next
+  /// epoll_wait).
+  /// Throws std::invalid_argument if fd < 0 or callback is null;
+  /// std::system_error (errno, message naming the fd) if epoll_ctl refuses
+  /// the fd: EBADF for a closed fd, EPERM for a regular file or directory.
+  void watch(int fd, WatchFlag flag, IWatchCallbackPtr callback);
+
+  /// As watch(int, WatchFlag, IWatchCallbackPtr), for any callable taking
+  /// the fd. Throws std::invalid_argument if `callback` is empty.
+  void watch(int fd, WatchFlag flag, std::function<void(int fd)> callback);
+
+  /// Removes the registration for (fd, flag), if any (otherwise a no-op).
+  /// Synchronous: when it returns, that callback is not running and will never
+  /// be called again, including for events already fetched in the current
+  /// batch. Called from inside a callback, it cannot wait for that callback
+  /// itself to return, but no further call happens. Removes the fd from epoll
+  /// when its last registration goes. Unwatching an fd that was already closed
+  /// still removes the registration. Any thread.
+  /// Throws std::invalid_argument if fd < 0; std::system_error if epoll_ctl
+  /// fails for a reason other than the fd being closed (the registration is
+  /// removed all the same).
+  void unwatch(int fd, WatchFlag flag);
+
+  /// Removes every registration, synchronously as unwatch() does. Any thread.
+  /// Throws std::system_error if an epoll_ctl fails for a reason other than a
+  /// closed fd (after all registrations are removed).
+  void unwatchAll();
+
+  /// Runs `task` on the loop thread soon. Any thread; never waits for the
+  /// task. Tasks run in submission order (FIFO per submitting thread, and
+  /// globally FIFO as observed by the queue). From another thread it wakes a
+  /// blocked loop through the eventfd; any number of submissions before the
+  /// loop wakes cost one eventfd write. From the loop thread it makes no
+  /// syscall and the task runs after the current callback or task returns,
+  /// never re-entrantly. Tasks queued while no thread runs the loop run when
+  /// run() starts. See ~EventWatcher for tasks queued at destruction.
+  /// Throws std::invalid_argument if `task` is empty, std::bad_alloc.
+  void runInEventWatcherLoop(WatchCallback task);
+
+  /// True if the calling thread is the loop thread, inside run(). Any thread;
+  /// never throws.
+  bool inEventWatcherLoop() const noexcept;
+
+  /// Runs the loop on the calling thread until stop(): waits in epoll_wait
+  /// (timeout -1 when idle, so an idle loop makes no wakeups), dispatches the
+  /// batch, runs queued tasks, repeats. Before returning it runs every task
+  /// still queued. For start_thread == false only: call it from the thread
+  /// that should own the loop. If stop() was called before run(), run()
+  /// returns after running queued tasks. Throws std::logic_error if the
+  /// watcher started its own thread or run() is already active;
+  /// std::system_error if epoll_wait fails other than with EINTR (EINTR is
+  /// retried transparently).
+  void run();
+
+  /// Asks the loop to return from run() after the current batch and the tasks
+  /// queued at that point. Any thread, including callbacks; does not wait.
+  /// The request is kept until run() honours it. Never throws.
+  void stop() noexcept;
+
+ private:
+  std::unique_ptr<detail::Loop> loop_;
+};
+
+}  // namespace eventwatcher

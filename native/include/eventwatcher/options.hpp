@@ -1,0 +1,45 @@
+// Options: construction-time settings of an EventWatcher.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <exception>
+#include <functional>
+#include <string>
+
+namespace eventwatcher {
+
+/// Plain settings struct for `EventWatcher(Options)`. Every field has a usable
+/// default, so `EventWatcher{Options{}}` equals `EventWatcher{}`.
+struct Options {
+  /// Signature of ::epoll_wait.
+  using EpollWaitFunction = std::function<int(int epfd, epoll_event* events, int max, int timeout)>;
+  /// Receives an exception that escaped a callback (fd >= 0) or a task
+  /// (fd == -1). Called on the loop thread.
+  using ErrorHandler = std::function<void(std::exception_ptr error, int fd)>;
+
+  /// The function the loop waits with. Tests inject one to count calls, see
+  /// the timeout passed (-1 when idle) or simulate EINTR. Empty means
+  /// ::epoll_wait. It must behave like ::epoll_wait: return the number of
+  /// events, or -1 with errno set.
+  EpollWaitFunction epoll_wait;
+
+  /// Maximum events fetched by one epoll_wait call (the batch size), >= 1.
+  /// More ready fds than this are served over several turns.
+  int max_events = 256;
+
+  /// Handler for exceptions escaping callbacks and tasks. Empty means: print
+  /// one line on stderr. If the handler itself throws, that exception is
+  /// printed on stderr; the loop keeps running either way.
+  ErrorHandler error_handler;
+
+  /// true: the constructor starts a thread that runs the loop until the
+  /// destructor. false: no thread is started; the caller runs the loop on a
+  /// thread it owns with run() and ends it with stop().
+  bool start_thread = true;
+
+  /// Name of the started thread (Linux keeps the first 15 characters).
+  std::string thread_name = "eventwatcher";
+};
+
+}  // namespace eventwatcher

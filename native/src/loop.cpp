@@ -1,0 +1,197 @@
+#include "loop.hpp"
+
+#include "error_report.hpp"
+#include "syscall_error.hpp"
+
+#include <pthread.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace eventwatcher::detail {
+namespace {
+
+// Lets a caller on another thread wait for an operation the loop runs.
+class Completion {
+ public:
+  void run(const std::function<void()>& operation) noexcept {
+    try {
+      operation();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+    // Notify under the lock: the waiter destroys *this as soon as it sees done_.
+    std::lock_guard lock(mutex_);
+    done_ = true;
+    done_changed_.notify_one();
+  }
+
+  void wait() {
+    std::unique_lock lock(mutex_);
+    done_changed_.wait(lock, [this] { return done_; });
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_changed_;
+  bool done_ = false;
+  std::exception_ptr error_;
+};
+
+Options validated(Options options) {
+  if (options.max_events < 1) {
+    throw std::invalid_argument("EventWatcher: max_events must be at least 1, got " +
+                                std::to_string(options.max_events));
+  }
+  return options;
+}
+
+}  // namespace
+
+Loop::Loop(Options options)
+    : options_(validated(std::move(options))),
+      epoll_(options_.epoll_wait),
+      registry_(epoll_, options_.error_handler),
+      events_(static_cast<std::size_t>(options_.max_events)) {
+  if (const int error = epoll_.add(wakeup_.fd(), EPOLLIN, Registry::kWakeupToken)) {
+    throw syscall_error(error, "epoll_ctl(EPOLL_CTL_ADD) of the wakeup eventfd", wakeup_.fd());
+  }
+  if (options_.start_thread) {
+    thread_ = std::thread([this] {
+      const std::string name = options_.thread_name.substr(0, 15);
+      ::pthread_setname_np(::pthread_self(), name.c_str());
+      try {
+        run_loop();
+      } catch (...) {
+        report_error(options_.error_handler, std::current_exception(), -1);
+      }
+    });
+  }
+}
+
+Loop::~Loop() {
+  if (in_loop()) {
+    std::fputs("eventwatcher: EventWatcher destroyed on its own loop thread; aborting\n", stderr);
+    std::abort();
+  }
+  stop();
+  if (thread_.joinable()) {
+    thread_.join();
+  } else {
+    // Waits for a run() on a caller's thread to return.
+    std::lock_guard owner(owner_mutex_);
+  }
+}
+
+void Loop::watch(int fd, WatchFlag flag, IWatchCallbackPtr callback) {
+  execute([&] { registry_.watch(fd, flag, std::move(callback)); });
+}
+
+void Loop::unwatch(int fd, WatchFlag flag) {
+  execute([&] { registry_.unwatch(fd, flag); });
+}
+
+void Loop::unwatch_all() {
+  execute([&] { registry_.unwatch_all(); });
+}
+
+void Loop::post(WatchCallback task) {
+  tasks_.push(std::move(task));
+  wakeup_.request(in_loop());
+}
+
+bool Loop::in_loop() const noexcept {
+  return loop_thread_.load(std::memory_order_acquire) == std::this_thread::get_id();
+}
+
+void Loop::run() {
+  if (options_.start_thread) {
+    throw std::logic_error("EventWatcher::run: this watcher runs its own loop thread");
+  }
+  run_loop();
+}
+
+void Loop::stop() noexcept {
+  stop_requested_.store(true, std::memory_order_release);
+  wakeup_.request(in_loop());
+}
+
+void Loop::execute(const std::function<void()>& operation) {
+  if (in_loop()) {
+    operation();
+    return;
+  }
+  for (;;) {
+    {
+      std::unique_lock owner(owner_mutex_, std::try_to_lock);
+      if (owner.owns_lock()) {  // no loop is running: we own the registry
+        operation();
+        return;
+      }
+    }
+    Completion completion;
+    if (tasks_.try_push([&] { completion.run(operation); })) {
+      wakeup_.request(false);
+      completion.wait();
+      return;
+    }
+    // A loop is starting or finishing (or try_lock failed spuriously): one of
+    // the two branches above succeeds once it is done.
+    std::this_thread::yield();
+  }
+}
+
+void Loop::run_loop() {
+  if (running_.exchange(true, std::memory_order_acq_rel)) {
+    throw std::logic_error("EventWatcher::run: the loop is already running");
+  }
+  std::unique_lock owner(owner_mutex_);
+  loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
+  tasks_.set_open(true);
+  std::exception_ptr failure;
+  try {
+    while (!stop_requested_.load(std::memory_order_acquire)) turn();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  // Closing first means no waiting caller's task can slip in after the final
+  // drain; draining until empty runs tasks that tasks queued, too.
+  tasks_.set_open(false);
+  wakeup_.consume();
+  while (run_tasks()) {
+  }
+  stop_requested_.store(false, std::memory_order_release);
+  loop_thread_.store(std::thread::id{}, std::memory_order_release);
+  owner.unlock();
+  running_.store(false, std::memory_order_release);
+  if (failure) std::rethrow_exception(failure);
+}
+
+void Loop::turn() {
+  // Never block while work is pending: it may have been requested from this
+  // thread, which skips the eventfd write.
+  const int timeout = wakeup_.pending() ? 0 : -1;
+  const int count = epoll_.wait(events_.data(), options_.max_events, timeout);
+  if (registry_.dispatch(events_.data(), count)) wakeup_.drain();
+  if (wakeup_.consume()) run_tasks();
+}
+
+bool Loop::run_tasks() noexcept {
+  tasks_.take_all(running_tasks_);
+  if (running_tasks_.empty()) return false;
+  for (WatchCallback& task : running_tasks_) {
+    try {
+      task();
+    } catch (...) {
+      report_error(options_.error_handler, std::current_exception(), -1);
+    }
+  }
+  running_tasks_.clear();
+  return true;
+}
+
+}  // namespace eventwatcher::detail

@@ -1,0 +1,65 @@
+// Loop: the event loop behind EventWatcher (its pimpl).
+#pragma once
+
+#include "epoll.hpp"
+#include "registry.hpp"
+#include "task_queue.hpp"
+#include "wakeup.hpp"
+
+#include <eventwatcher/options.hpp>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace eventwatcher::detail {
+
+/// Runs turns of: epoll_wait, dispatch the batch, run queued tasks.
+///
+/// Ownership of the registry. Exactly one thread at a time may touch the
+/// registry: the loop thread while run() is active, otherwise whichever
+/// caller holds `owner_mutex_`. run() holds `owner_mutex_` for its whole
+/// duration, so a caller on another thread that fails to take it hands its
+/// operation to the loop as a task (try_push, accepted only while the loop
+/// will still drain) and waits for it. Dispatch itself never locks.
+///
+/// The public methods document the contract; see event_watcher.hpp.
+class Loop {
+ public:
+  explicit Loop(Options options);
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  void watch(int fd, WatchFlag flag, IWatchCallbackPtr callback);
+  void unwatch(int fd, WatchFlag flag);
+  void unwatch_all();
+  void post(WatchCallback task);
+  bool in_loop() const noexcept;
+  void run();
+  void stop() noexcept;
+
+ private:
+  void run_loop();
+  void turn();
+  bool run_tasks() noexcept;  // false if the queue was empty
+  void execute(const std::function<void()>& operation);
+
+  Options options_;
+  Epoll epoll_;
+  Wakeup wakeup_;
+  Registry registry_;
+  TaskQueue tasks_;
+  std::vector<epoll_event> events_;
+  std::vector<WatchCallback> running_tasks_;  // loop thread; reused, so no allocation per turn
+
+  std::mutex owner_mutex_;
+  std::atomic<bool> running_{false};  // a run() is active (guards against two)
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<std::thread::id> loop_thread_{};
+  std::thread thread_;  // last member: started once everything above exists
+};
+
+}  // namespace eventwatcher::detail
