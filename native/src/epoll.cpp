@@ -13,7 +13,9 @@ Epoll::Epoll(Options::EpollWaitFunction wait_fn) : fd_(::epoll_create1(EPOLL_CLO
   wait_fn_ = wait_fn ? std::move(wait_fn) : Options::EpollWaitFunction(::epoll_wait);
 }
 
-Epoll::~Epoll() { ::close(fd_); }
+Epoll::~Epoll() {
+  ::close(fd_);
+}
 
 int Epoll::ctl(int op, int fd, std::uint32_t events, std::uint64_t data) noexcept {
   epoll_event ev{};
@@ -30,7 +32,9 @@ int Epoll::modify(int fd, std::uint32_t events, std::uint64_t data) noexcept {
   return ctl(EPOLL_CTL_MOD, fd, events, data);
 }
 
-int Epoll::remove(int fd) noexcept { return ctl(EPOLL_CTL_DEL, fd, 0, 0); }
+int Epoll::remove(int fd) noexcept {
+  return ctl(EPOLL_CTL_DEL, fd, 0, 0);
+}
 
 int Epoll::wait(epoll_event* events, int max, int timeout_ms) {
   for (;;) {

@@ -11,8 +11,8 @@ namespace {
 
 void require_fd(int fd, const char* method) {
   if (fd < 0) {
-    throw std::invalid_argument(std::string("EventWatcher::") + method +
-                                ": fd must be >= 0, got " + std::to_string(fd));
+    throw std::invalid_argument(std::string("EventWatcher::") + method + ": fd must be >= 0, got " +
+                                std::to_string(fd));
   }
 }
 
@@ -51,17 +51,25 @@ void EventWatcher::unwatch(int fd, WatchFlag flag) {
   loop_->unwatch(fd, flag);
 }
 
-void EventWatcher::unwatchAll() { loop_->unwatch_all(); }
+void EventWatcher::unwatchAll() {
+  loop_->unwatch_all();
+}
 
 void EventWatcher::runInEventWatcherLoop(WatchCallback task) {
   if (!task) throw std::invalid_argument("EventWatcher::runInEventWatcherLoop: task is empty");
   loop_->post(std::move(task));
 }
 
-bool EventWatcher::inEventWatcherLoop() const noexcept { return loop_->in_loop(); }
+bool EventWatcher::inEventWatcherLoop() const noexcept {
+  return loop_->in_loop();
+}
 
-void EventWatcher::run() { loop_->run(); }
+void EventWatcher::run() {
+  loop_->run();
+}
 
-void EventWatcher::stop() noexcept { loop_->stop(); }
+void EventWatcher::stop() noexcept {
+  loop_->stop();
+}
 
 }  // namespace eventwatcher

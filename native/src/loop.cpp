@@ -166,8 +166,10 @@ void Loop::run_loop() {
   }
   stop_requested_.store(false, std::memory_order_release);
   loop_thread_.store(std::thread::id{}, std::memory_order_release);
-  owner.unlock();
   running_.store(false, std::memory_order_release);
+  // Last touch of *this: a destructor waiting for this run() may free the
+  // loop as soon as the owner mutex is released.
+  owner.unlock();
   if (failure) std::rethrow_exception(failure);
 }
 

@@ -12,7 +12,9 @@ namespace {
 
 constexpr std::uint32_t kErrorEvents = EPOLLHUP | EPOLLERR;
 
-constexpr std::size_t index(WatchFlag flag) { return static_cast<std::size_t>(flag); }
+constexpr std::size_t index(WatchFlag flag) {
+  return static_cast<std::size_t>(flag);
+}
 
 // The epoll interest bit a flag asks for.
 constexpr std::uint32_t interest(WatchFlag flag) {
@@ -25,7 +27,9 @@ constexpr std::uint64_t token(int fd, std::uint32_t generation) {
 
 // epoll_ctl errors meaning "the fd was closed under us": the kernel dropped
 // the entry (ENOENT) or the number is not open at all (EBADF).
-constexpr bool closed_under_us(int error) { return error == ENOENT || error == EBADF; }
+constexpr bool closed_under_us(int error) {
+  return error == ENOENT || error == EBADF;
+}
 
 }  // namespace
 

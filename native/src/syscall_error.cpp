@@ -15,6 +15,8 @@ std::system_error syscall_error(int error, const char* op, int fd) {
   return std::system_error(error, std::system_category(), what);
 }
 
-void throw_errno(const char* op, int fd) { throw syscall_error(errno, op, fd); }
+void throw_errno(const char* op, int fd) {
+  throw syscall_error(errno, op, fd);
+}
 
 }  // namespace eventwatcher::detail

@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cstdint>
 
 namespace eventwatcher::detail {
 
@@ -17,7 +17,9 @@ Wakeup::Wakeup() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (fd_ < 0) throw_errno("eventfd", -1);
 }
 
-Wakeup::~Wakeup() { ::close(fd_); }
+Wakeup::~Wakeup() {
+  ::close(fd_);
+}
 
 void Wakeup::request(bool from_loop) noexcept {
   if (pending_.exchange(true, std::memory_order_acq_rel) || from_loop) return;

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The single entry point of the project.
+#
+#   ./build.sh              build the release artifacts and run the demo
+#   ./build.sh test         build and run every test suite
+#   ./build.sh sanitize address|thread
+#                           run the native suite under ASan+UBSan or TSan
+#   ./build.sh help         this text
+#
+# Needs a JDK, Maven, CMake (>= 3.25) and g++ (>= 12). googletest comes from
+# Debian's libgtest-dev: installed here with apt-get when running as root,
+# otherwise the script says what to install.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build_root="${root}/build"
+jobs=2
+
+log() { printf '==> %s\n' "$*"; }
+die() {
+  printf 'build.sh: %s\n' "$*" >&2
+  exit 1
+}
+
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+# googletest: Debian's libgtest-dev ships the static libraries and the CMake
+# package config that find_package(GTest) uses.
+have_gtest() {
+  [[ -f /usr/include/gtest/gtest.h ]] &&
+    compgen -G '/usr/lib/*/cmake/GTest/GTestConfig.cmake' > /dev/null
+}
+
+ensure_gtest() {
+  have_gtest && return
+  if [[ "$(id -u)" -ne 0 ]]; then
+    die "googletest is missing; install it with: sudo apt-get install -y libgtest-dev"
+  fi
+  log "installing googletest (libgtest-dev) with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q libgtest-dev > /dev/null ||
+    { apt-get update -q > /dev/null && apt-get install -y -q libgtest-dev > /dev/null; } ||
+    die "apt-get could not install libgtest-dev"
+  have_gtest || die "libgtest-dev installed but GTestConfig.cmake was not found"
+}
+
+# configure_and_build DIR [cmake args...]
+configure_and_build() {
+  local dir="$1"
+  shift
+  cmake -S "${root}" -B "${dir}" "$@" > /dev/null
+  cmake --build "${dir}" -j "${jobs}"
+}
+
+run_ctest() {
+  (cd "$1" && ctest -j "${jobs}" --output-on-failure --timeout 300)
+}
+
+cmd_default() {
+  log "building the native library (release)"
+  configure_and_build "${build_root}/release" -DCMAKE_BUILD_TYPE=Release -DEVENTWATCHER_BUILD_TESTS=OFF
+  log "running the demo"
+  "${build_root}/release/native/eventwatcher_demo"
+}
+
+cmd_test() {
+  ensure_gtest
+  log "building the native suite"
+  configure_and_build "${build_root}/test" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  log "running the native suite"
+  run_ctest "${build_root}/test"
+}
+
+cmd_sanitize() {
+  local sanitizer="${1:-}"
+  case "${sanitizer}" in
+    address | thread) ;;
+    *) die "usage: ./build.sh sanitize address|thread" ;;
+  esac
+  ensure_gtest
+  log "building the native suite with -fsanitize=${sanitizer}"
+  configure_and_build "${build_root}/${sanitizer}" -DCMAKE_BUILD_TYPE=Debug \
+    -DEVENTWATCHER_SANITIZER="${sanitizer}"
+  # Any report fails the run: ASan/UBSan abort (-fno-sanitize-recover), TSan
+  # halts on the first race.
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+  log "running the native suite under ${sanitizer} sanitizer"
+  run_ctest "${build_root}/${sanitizer}"
+}
+
+main() {
+  case "${1:-}" in
+    "") cmd_default ;;
+    test) cmd_test ;;
+    sanitize) cmd_sanitize "${2:-}" ;;
+    help | -h | --help) usage ;;
+    *)
+      usage >&2
+      die "unknown command: $1"
+      ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,92 @@
+// Semantic 4: runInEventWatcherLoop.
+#include "test_support.hpp"
+
+#include <vector>
+
+namespace eventwatcher::test {
+namespace {
+
+TEST(Tasks, RunOnTheLoopThread) {
+  EventWatcher watcher;
+  EXPECT_FALSE(watcher.inEventWatcherLoop());
+  std::promise<std::pair<bool, std::thread::id>> seen;
+  auto future = seen.get_future();
+  watcher.runInEventWatcherLoop([&] {
+    seen.set_value({watcher.inEventWatcherLoop(), std::this_thread::get_id()});
+  });
+  ASSERT_TRUE(ready(future));
+  const auto [in_loop, thread] = future.get();
+  EXPECT_TRUE(in_loop);
+  EXPECT_NE(thread, std::this_thread::get_id());
+}
+
+TEST(Tasks, FifoPerSubmittingThread) {
+  EventWatcher watcher;
+  constexpr int kThreads = 4;
+  constexpr int kTasks = 2000;
+  std::vector<int> last(kThreads, -1);  // loop thread only
+  std::atomic<int> out_of_order{0};
+  std::atomic<int> ran{0};
+  std::vector<std::thread> submitters;
+  for (int t = 0; t < kThreads; ++t) {
+    submitters.emplace_back([&, t] {
+      for (int i = 0; i < kTasks; ++i) {
+        watcher.runInEventWatcherLoop([&, t, i] {
+          if (last[t] != i - 1) ++out_of_order;
+          last[t] = i;
+          ++ran;
+        });
+      }
+    });
+  }
+  for (auto& submitter : submitters) submitter.join();
+  ASSERT_TRUE(eventually([&] { return ran == kThreads * kTasks; }));
+  EXPECT_EQ(out_of_order, 0);
+}
+
+TEST(Tasks, WakeABlockedLoopAtOnce) {
+  EventWatcher watcher;
+  sync(watcher);  // the loop is now idle in epoll_wait(-1)
+  for (int i = 0; i < 50; ++i) sync(watcher);
+}
+
+TEST(Tasks, TaskFromACallbackRunsAfterTheCallbackReturns) {
+  EventWatcher watcher;
+  Pipe pipe;
+  bool in_callback = false;  // loop thread only
+  std::promise<bool> nested;
+  auto future = nested.get_future();
+  watcher.watch(pipe.r(), WatchFlag::Read, [&](int fd) {
+    watcher.unwatch(fd, WatchFlag::Read);
+    in_callback = true;
+    watcher.runInEventWatcherLoop([&] { nested.set_value(in_callback); });
+    in_callback = false;
+  });
+  pipe.fill();
+  ASSERT_TRUE(ready(future));
+  EXPECT_FALSE(future.get()) << "task ran inside the callback that submitted it";
+}
+
+TEST(Tasks, TaskFromATaskRunsAfterIt) {
+  EventWatcher watcher;
+  std::vector<int> order;  // loop thread only
+  std::promise<void> done;
+  auto future = done.get_future();
+  watcher.runInEventWatcherLoop([&] {
+    watcher.runInEventWatcherLoop([&] {
+      order.push_back(2);
+      done.set_value();
+    });
+    order.push_back(1);
+  });
+  ASSERT_TRUE(ready(future));
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(Tasks, EmptyTaskIsRejected) {
+  EventWatcher watcher;
+  EXPECT_THROW(watcher.runInEventWatcherLoop(WatchCallback{}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace eventwatcher::test

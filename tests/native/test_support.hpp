@@ -1,0 +1,179 @@
+// Shared helpers for the native suite: real fds, bounded waits, loop syncs.
+//
+// Synchronisation rules of the suite: a positive check waits on a future or a
+// counter with a generous bound (kPatience) that only a broken loop reaches; a
+// negative check ("this callback is not called") either runs a known number of
+// loop turns (flush_turns: level-triggered epoll reports every ready fd on
+// every turn, so a live registration would be called) or, where no turn can be
+// observed, waits out a short idle window. No test measures time.
+#pragma once
+
+#include <eventwatcher/event_watcher.hpp>
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <thread>
+#include <utility>
+
+namespace eventwatcher::test {
+
+using namespace std::chrono_literals;
+
+/// Upper bound for anything that should happen "at once"; only a hung or
+/// broken loop gets near it.
+inline constexpr auto kPatience = 10s;
+/// Window for negative checks across threads (nothing observable to wait on).
+inline constexpr auto kIdleWindow = 200ms;
+
+/// An owned fd, closed on destruction.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_ = -1;
+};
+
+/// A non-blocking pipe.
+struct Pipe {
+  Fd read_end;
+  Fd write_end;
+  Pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::system_category());
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
+  }
+  int r() const { return read_end.get(); }
+  int w() const { return write_end.get(); }
+  /// Makes the read end readable (one byte).
+  void fill() const { ASSERT_EQ(::write(w(), "x", 1), 1); }
+  /// Reads everything available; returns the byte count.
+  std::size_t drain() const {
+    char buffer[4096];
+    std::size_t total = 0;
+    ssize_t n;
+    while ((n = ::read(r(), buffer, sizeof buffer)) > 0) total += static_cast<std::size_t>(n);
+    return total;
+  }
+};
+
+/// A non-blocking AF_UNIX stream socketpair.
+struct SocketPair {
+  Fd a;
+  Fd b;
+  SocketPair() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+      throw std::system_error(errno, std::system_category());
+    }
+    a.reset(fds[0]);
+    b.reset(fds[1]);
+  }
+};
+
+/// Waits for `future` for at most kPatience; true if it became ready.
+template <typename T>
+bool ready(std::future<T>& future) {
+  return future.wait_for(kPatience) == std::future_status::ready;
+}
+
+/// Waits until `predicate` holds, for at most kPatience (polling a counter
+/// that other threads advance; the bound only matters if the loop is broken).
+inline bool eventually(const std::function<bool()>& predicate) {
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+/// Blocks until the loop has run a task submitted now, so that everything
+/// submitted before it has been processed.
+inline void sync(EventWatcher& watcher) {
+  std::promise<void> done;
+  auto future = done.get_future();
+  watcher.runInEventWatcherLoop([&] { done.set_value(); });
+  ASSERT_TRUE(ready(future)) << "loop did not run a task";
+}
+
+/// Runs `turns` complete loop turns (each with an epoll_wait that reports
+/// every ready fd) and returns once they are done. A task posted from a task
+/// runs in the next turn, so a chain of `turns` tasks spans that many turns.
+inline void flush_turns(EventWatcher& watcher, int turns = 3) {
+  std::promise<void> done;
+  auto future = done.get_future();
+  auto remaining = std::make_shared<int>(turns);
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [&watcher, &done, remaining, weak = std::weak_ptr(step)] {
+    if (--*remaining <= 0) {
+      done.set_value();
+    } else if (auto next = weak.lock()) {
+      watcher.runInEventWatcherLoop(*next);
+    }
+  };
+  watcher.runInEventWatcherLoop(*step);
+  ASSERT_TRUE(ready(future)) << "loop did not complete " << turns << " turns";
+}
+
+/// Number of entries in a /proc/self directory ("fd" or "task").
+inline std::size_t count_entries(const char* directory) {
+  std::size_t count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+    (void)entry;
+    ++count;
+  }
+  return count;
+}
+
+/// Process fd and thread counts, for leak checks. The constructor first
+/// creates and destroys one watcher, so that runtime threads started lazily
+/// with the first thread (TSan's background thread) are in the baseline.
+struct ResourceBaseline {
+  std::size_t fds;
+  std::size_t threads;
+  ResourceBaseline() {
+    { EventWatcher warm_up; }
+    fds = count_entries("/proc/self/fd");
+    threads = count_entries("/proc/self/task");
+  }
+};
+
+/// A callback counting its calls, optionally running extra code.
+struct Counter {
+  std::atomic<int> calls{0};
+  std::function<void(int)> then;
+  std::function<void(int)> callback() {
+    return [this](int fd) {
+      ++calls;
+      if (then) then(fd);
+    };
+  }
+};
+
+}  // namespace eventwatcher::test
