@@ -180,6 +180,13 @@ void Loop::turn() {
   const int count = epoll_.wait(events_.data(), options_.max_events, timeout);
   if (registry_.dispatch(events_.data(), count)) wakeup_.drain();
   if (wakeup_.consume()) run_tasks();
+  if (options_.after_dispatch) {
+    try {
+      options_.after_dispatch();
+    } catch (...) {
+      report_error(options_.error_handler, std::current_exception(), -1);
+    }
+  }
 }
 
 bool Loop::run_tasks() noexcept {

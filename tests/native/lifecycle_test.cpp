@@ -2,6 +2,7 @@
 // the caller owns (start_thread = false, run(), stop()).
 #include "test_support.hpp"
 
+#include <string>
 #include <vector>
 
 namespace eventwatcher::test {
@@ -148,6 +149,40 @@ TEST(CallerOwnedLoop, NestedRunIsALogicError) {
   });
   watcher.run();
   EXPECT_TRUE(threw);
+}
+
+TEST(AfterDispatchHook, RunsAtTheEndOfEachTurnAndWorkItPostsIsNotStranded) {
+  Options options;
+  options.start_thread = false;
+  std::string order;  // loop thread only
+  EventWatcher* self = nullptr;
+  std::atomic<bool> hook_off_loop{false};
+  bool posted_from_hook = false;
+  options.after_dispatch = [&] {
+    if (!self->inEventWatcherLoop()) hook_off_loop = true;
+    order += 'h';
+    if (order.find('t') != std::string::npos && !posted_from_hook) {
+      posted_from_hook = true;  // must run in a following turn, not wait for an event
+      self->runInEventWatcherLoop([&] {
+        order += 'x';
+        self->stop();
+      });
+    }
+  };
+  EventWatcher watcher(options);
+  self = &watcher;
+  Pipe pipe;
+  pipe.fill();
+  watcher.watch(pipe.r(), WatchFlag::Read, [&](int fd) {
+    order += 'c';
+    watcher.unwatch(fd, WatchFlag::Read);
+    watcher.runInEventWatcherLoop([&] { order += 't'; });
+  });
+  auto ran = std::async(std::launch::async, [&] { watcher.run(); });
+  ASSERT_TRUE(ready(ran)) << "work posted from the hook was stranded";
+  EXPECT_FALSE(hook_off_loop);
+  EXPECT_EQ(order.substr(0, 3), "cth");  // callback, its task, then the hook
+  EXPECT_NE(order.find('x'), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,343 @@
+package io.eventwatcher;
+
+import io.eventwatcher.internal.Native;
+import io.eventwatcher.internal.NativeLibrary;
+import io.eventwatcher.internal.Reactor;
+import java.io.FileDescriptor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.channels.IllegalBlockingModeException;
+import java.nio.channels.SelectableChannel;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Watches file descriptors with a native epoll loop and calls back on Java threads.
+ *
+ * <p><b>Threads.</b> Each watcher owns a loop thread, a {@link Thread} named by the builder
+ * (visible in thread dumps), which waits in {@code epoll_wait} with no timeout, so an idle watcher
+ * makes no wakeups. Callbacks run on that thread, or on the builder's {@link Executor}. Every
+ * method is thread-safe. Methods called from another thread while the loop runs are handed to the
+ * loop thread and wait for it, so their effects are ordered with dispatch.
+ *
+ * <p><b>Readiness.</b> Level-triggered: while an fd stays ready its callback is called again on
+ * every turn. Hang-up and error are delivered to both READ and WRITE registrations, so a read or
+ * write observes EOF or the error. Calls may be spurious: use non-blocking fds.
+ *
+ * <p><b>Executor mode.</b> With an executor, each ready event is handed to it. A callback for a
+ * given (fd, flag) never runs twice at once: its interest is suspended while the call is in flight
+ * and re-armed when it returns, so the loop does not spin on a still-ready fd. A callback the
+ * executor rejects is unwatched and the rejection goes to the error handler.
+ *
+ * <p><b>Closing fds.</b> Unwatch an fd (both flags) before closing it: the number may be reused at
+ * once. If a watched fd is closed anyway and its number reused, a new watch of it starts clean and
+ * no event of the old file ever reaches the new callback.
+ *
+ * <p><b>Errors.</b> OS errors are {@link ErrnoException}s (an {@link IOException} with errno and
+ * fd); bad arguments are {@link IllegalArgumentException} or {@link NullPointerException}; every
+ * method but {@link #close()} throws {@link IllegalStateException} once the watcher is closed.
+ * Whatever a callback or task throws goes to the error handler and the watcher carries on.
+ */
+public final class EventWatcher implements AutoCloseable {
+  private static final AtomicInteger THREAD_NUMBER = new AtomicInteger();
+  private static final System.Logger LOGGER = System.getLogger("io.eventwatcher");
+
+  private final Reactor reactor;
+
+  /**
+   * Creates a watcher with default settings and starts its loop thread. Any thread.
+   *
+   * @throws UncheckedIOException if epoll or the eventfd cannot be created
+   * @throws UnsupportedOperationException if the native library is unavailable, saying why
+   */
+  public EventWatcher() {
+    this(builder());
+  }
+
+  private EventWatcher(Builder builder) {
+    NativeLibrary.ensureAvailable();
+    String name = builder.threadName != null ? builder.threadName : "eventwatcher-" + THREAD_NUMBER.incrementAndGet();
+    try {
+      reactor = new Reactor(name, builder.daemon, builder.executor, builder.errorHandler, builder.maxEventsPerWait);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * A builder for a watcher with custom settings. Any thread.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Whether the native library is loaded, so watchers can be created. Any thread; never throws.
+   *
+   * @return true if available
+   */
+  public static boolean isAvailable() {
+    return NativeLibrary.isAvailable();
+  }
+
+  /**
+   * Why the native library is unavailable (unsupported OS or architecture, or a failed load), or
+   * null if it is available. Any thread; never throws.
+   *
+   * @return the cause, or null
+   */
+  public static Throwable unavailabilityCause() {
+    return NativeLibrary.unavailabilityCause();
+  }
+
+  /**
+   * Registers {@code callback} for readiness {@code flag} of {@code fd}, replacing any callback
+   * registered for (fd, flag): when this returns, the old callback is not running (unless the caller
+   * is that callback) and is never called again. The other flag's registration is unaffected. Any
+   * thread; from another thread it waits until the loop has applied it.
+   *
+   * @param fd an open file descriptor that epoll accepts (not a regular file)
+   * @param flag READ or WRITE
+   * @param callback called with fd when ready
+   * @throws IOException (an {@link ErrnoException}) if epoll refuses the fd: EBADF when closed,
+   *     EPERM for a regular file
+   * @throws IllegalArgumentException if fd is negative
+   * @throws NullPointerException if flag or callback is null
+   * @throws IllegalStateException if the watcher is closed
+   */
+  public void watch(int fd, WatchFlag flag, WatchCallback callback) throws IOException {
+    checkFd(fd);
+    reactor.watch(fd, flagOf(flag), Objects.requireNonNull(callback, "callback"));
+  }
+
+  /**
+   * As {@link #watch(int, WatchFlag, WatchCallback)}, for the fd of a {@link FileDescriptor}.
+   *
+   * @throws IllegalArgumentException if the descriptor is not valid
+   */
+  public void watch(FileDescriptor fd, WatchFlag flag, WatchCallback callback) throws IOException {
+    watch(FileDescriptors.fd(fd), flag, callback);
+  }
+
+  /**
+   * As {@link #watch(int, WatchFlag, WatchCallback)}, for a JDK channel (SocketChannel,
+   * ServerSocketChannel, DatagramChannel, Pipe channels). The callback receives the channel's fd;
+   * use the channel itself for I/O. The channel must be in non-blocking mode, as with a Selector.
+   *
+   * @throws java.nio.channels.ClosedChannelException if the channel is closed
+   * @throws IllegalBlockingModeException if the channel is in blocking mode
+   * @throws IllegalArgumentException if the channel is not from the JDK's default provider
+   */
+  public void watch(SelectableChannel channel, WatchFlag flag, WatchCallback callback) throws IOException {
+    int fd = FileDescriptors.fd(channel);
+    if (channel.isBlocking()) throw new IllegalBlockingModeException();
+    watch(fd, flag, callback);
+  }
+
+  /**
+   * Removes the registration for (fd, flag), if any (otherwise a no-op). Synchronous: when it
+   * returns, that callback is not running and will never be called again, including for events
+   * already fetched. Two exceptions to "not running", where waiting would deadlock: called from
+   * inside that callback, and called from the loop thread while an executor runs the callback (no
+   * new call starts in either case). Unwatching an fd that was already closed still removes the
+   * registration. Any thread.
+   *
+   * @throws IOException if epoll fails for another reason than a closed fd (the registration is
+   *     removed all the same)
+   * @throws IllegalArgumentException if fd is negative
+   * @throws NullPointerException if flag is null
+   * @throws IllegalStateException if the watcher is closed
+   */
+  public void unwatch(int fd, WatchFlag flag) throws IOException {
+    checkFd(fd);
+    reactor.unwatch(fd, flagOf(flag));
+  }
+
+  /**
+   * As {@link #unwatch(int, WatchFlag)}, for the fd of a {@link FileDescriptor}.
+   *
+   * @throws IllegalArgumentException if the descriptor is not valid (closed: unwatch before close)
+   */
+  public void unwatch(FileDescriptor fd, WatchFlag flag) throws IOException {
+    unwatch(FileDescriptors.fd(fd), flag);
+  }
+
+  /**
+   * As {@link #unwatch(int, WatchFlag)}, for a JDK channel.
+   *
+   * @throws java.nio.channels.ClosedChannelException if the channel is closed (unwatch before close)
+   */
+  public void unwatch(SelectableChannel channel, WatchFlag flag) throws IOException {
+    unwatch(FileDescriptors.fd(channel), flag);
+  }
+
+  /**
+   * Removes every registration, synchronously as {@link #unwatch(int, WatchFlag)} does. Any thread.
+   *
+   * @throws IOException if epoll fails for another reason than a closed fd (after removing all)
+   * @throws IllegalStateException if the watcher is closed
+   */
+  public void unwatchAll() throws IOException {
+    ensureOpen();
+    reactor.unwatchAll();
+  }
+
+  /**
+   * Runs {@code task} on the loop thread soon; never waits for it. Tasks run in submission order
+   * (FIFO per submitting thread). From another thread it wakes the loop; any number of submissions
+   * before the loop wakes cost one wakeup. From the loop thread the task runs after the current
+   * callback or task returns, never re-entrantly. At most 1,024 tasks run per loop turn, so I/O is
+   * never starved. Tasks submitted before {@link #close()} still run. Any thread.
+   *
+   * @throws NullPointerException if task is null
+   * @throws IllegalStateException if the watcher is closed
+   */
+  public void runInEventWatcherLoop(Runnable task) {
+    reactor.submit(Objects.requireNonNull(task, "task"));
+  }
+
+  /**
+   * Whether the calling thread is this watcher's loop thread. Any thread.
+   *
+   * @return true on the loop thread
+   * @throws IllegalStateException if the watcher is closed
+   */
+  public boolean inEventWatcherLoop() {
+    ensureOpen();
+    return reactor.inLoop();
+  }
+
+  /**
+   * Closes the watcher: stops the loop, waits for the loop thread to end and for executor
+   * callbacks in flight to return (other than the caller's own), and frees the native watcher (its
+   * epoll fd and eventfd). Watched fds are not closed. Tasks submitted before close run before the
+   * loop thread ends. Idempotent; any thread. Called from the loop thread it cannot wait for
+   * itself: the loop ends once the current callback returns.
+   */
+  @Override
+  public void close() {
+    reactor.close();
+  }
+
+  /**
+   * Native watchers alive in this JVM: created and not yet freed by close. For leak checks. Any
+   * thread.
+   *
+   * @return the count
+   * @throws UnsupportedOperationException if the native library is unavailable
+   */
+  public static int liveNativeWatchers() {
+    NativeLibrary.ensureAvailable();
+    return Native.liveWatchers();
+  }
+
+  private void ensureOpen() {
+    if (reactor.isClosed()) throw new IllegalStateException("EventWatcher is closed");
+  }
+
+  private static void checkFd(int fd) {
+    if (fd < 0) throw new IllegalArgumentException("fd must be >= 0, got " + fd);
+  }
+
+  private static int flagOf(WatchFlag flag) {
+    return Objects.requireNonNull(flag, "flag").ordinal();
+  }
+
+  /** Settings for {@link EventWatcher}. Not thread-safe; build on one thread. */
+  public static final class Builder {
+    private String threadName;
+    private boolean daemon;
+    private Executor executor;
+    private ErrorHandler errorHandler = Builder::logError;
+    private int maxEventsPerWait = 256;
+
+    private Builder() {}
+
+    /**
+     * Names the loop thread (default {@code eventwatcher-N}).
+     *
+     * @param name the thread name
+     * @return this builder
+     * @throws NullPointerException if name is null
+     */
+    public Builder threadName(String name) {
+      this.threadName = Objects.requireNonNull(name, "name");
+      return this;
+    }
+
+    /**
+     * Whether the loop thread is a daemon thread (default false: like a server's event loop, a
+     * watcher keeps the JVM alive until closed).
+     *
+     * @param daemon true for a daemon thread
+     * @return this builder
+     */
+    public Builder daemon(boolean daemon) {
+      this.daemon = daemon;
+      return this;
+    }
+
+    /**
+     * Runs callbacks on {@code executor} instead of the loop thread (default: inline on the loop
+     * thread), for example {@code Executors.newVirtualThreadPerTaskExecutor()}. Tasks still run on
+     * the loop thread.
+     *
+     * @param executor the executor
+     * @return this builder
+     * @throws NullPointerException if executor is null
+     */
+    public Builder executor(Executor executor) {
+      this.executor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /**
+     * Receives what callbacks and tasks throw (default: logged through {@link System.Logger}
+     * {@code io.eventwatcher} at ERROR).
+     *
+     * @param handler the handler
+     * @return this builder
+     * @throws NullPointerException if handler is null
+     */
+    public Builder errorHandler(ErrorHandler handler) {
+      this.errorHandler = Objects.requireNonNull(handler, "handler");
+      return this;
+    }
+
+    /**
+     * The most events one epoll_wait fetches (default 256). More ready fds are served over
+     * several turns.
+     *
+     * @param maxEvents at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if maxEvents is below 1 or above 1,048,576
+     */
+    public Builder maxEventsPerWait(int maxEvents) {
+      if (maxEvents < 1 || maxEvents > (1 << 20)) {
+        throw new IllegalArgumentException("maxEventsPerWait must be in [1, 1048576], got " + maxEvents);
+      }
+      this.maxEventsPerWait = maxEvents;
+      return this;
+    }
+
+    /**
+     * Creates the watcher and starts its loop thread. Any thread.
+     *
+     * @return the watcher
+     * @throws UncheckedIOException if epoll or the eventfd cannot be created
+     * @throws UnsupportedOperationException if the native library is unavailable, saying why
+     */
+    public EventWatcher build() {
+      return new EventWatcher(this);
+    }
+
+    private static void logError(int fd, Throwable error) {
+      String where = fd >= 0 ? "callback for fd " + fd : "task";
+      LOGGER.log(Level.ERROR, "eventwatcher: " + where + " threw", error);
+    }
+  }
+}

@@ -1,0 +1,106 @@
+package io.eventwatcher.internal;
+
+import java.io.FileDescriptor;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectableChannel;
+
+/**
+ * The JNI natives, bound by RegisterNatives in JNI_OnLoad. Syscall wrappers return a count or
+ * {@code -errno}; callers turn that into exceptions (see {@link Errors}). Callers must have called
+ * {@link NativeLibrary#ensureAvailable()}. Watcher natives take the handle from {@link #create} and
+ * follow the thread rules of {@link Reactor}.
+ */
+public final class Native {
+  private Native() {}
+
+  /** Flag values shared with native code. */
+  static final int READ = 0;
+
+  static final int WRITE = 1;
+
+  static native long create(int maxEvents, ByteBuffer batch) throws java.io.IOException;
+
+  static native void run(long handle, Reactor reactor) throws java.io.IOException;
+
+  static native int watch(long handle, int fd, int flag);
+
+  static native int unwatch(long handle, int fd, int flag);
+
+  static native int unwatchAll(long handle);
+
+  static native void wake(long handle);
+
+  static native void stop(long handle);
+
+  static native void destroy(long handle);
+
+  /**
+   * Native watchers currently alive (created and not destroyed). For leak checks.
+   *
+   * @return the count
+   */
+  public static native int liveWatchers();
+
+  /**
+   * read(2) into a direct buffer's memory.
+   *
+   * @return bytes read, 0 at EOF, or -errno
+   */
+  public static native int read(int fd, ByteBuffer direct, int position, int length);
+
+  /**
+   * write(2) from a direct buffer's memory.
+   *
+   * @return bytes written or -errno
+   */
+  public static native int write(int fd, ByteBuffer direct, int position, int length);
+
+  /**
+   * close(2).
+   *
+   * @return 0 or -errno
+   */
+  public static native int close(int fd);
+
+  /**
+   * pipe2(O_NONBLOCK | O_CLOEXEC).
+   *
+   * @return read end in the high 32 bits, write end in the low 32, or -errno
+   */
+  public static native long pipe();
+
+  /**
+   * socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC).
+   *
+   * @return first fd in the high 32 bits, second in the low 32, or -errno
+   */
+  public static native long socketPair();
+
+  /**
+   * eventfd(initial, EFD_NONBLOCK | EFD_CLOEXEC).
+   *
+   * @return the fd or -errno
+   */
+  public static native int eventFd(int initial);
+
+  /**
+   * The int inside a FileDescriptor (-1 when invalid).
+   *
+   * @return the fd
+   */
+  public static native int fdOf(FileDescriptor descriptor);
+
+  /**
+   * The fd of a JDK channel: -1 for another provider's channel, -2 if this JDK is unsupported.
+   *
+   * @return the fd or a negative code
+   */
+  public static native int fdOfChannel(SelectableChannel channel);
+
+  /**
+   * strerror(errno).
+   *
+   * @return the text
+   */
+  public static native String errorText(int errno);
+}

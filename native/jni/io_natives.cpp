@@ -1,0 +1,117 @@
+// Natives for raw-fd I/O and for reading the fd behind Java objects. Every
+// syscall result comes back as a count or -errno; Java builds the exception.
+#include "jni_refs.hpp"
+#include "natives.hpp"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+namespace eventwatcher::jni {
+namespace {
+
+// Packs two fds into a jlong (first in the high half), or returns -errno.
+jlong pair_or_errno(int result, const int fds[2]) {
+  if (result != 0) return -errno;
+  return static_cast<jlong>(static_cast<std::uint64_t>(static_cast<std::uint32_t>(fds[0])) << 32 |
+                            static_cast<std::uint32_t>(fds[1]));
+}
+
+// int read(int fd, ByteBuffer direct, int position, int length): bytes read,
+// 0 at EOF, or -errno (-EAGAIN when it would block).
+jint read_fd(JNIEnv* env, jclass, jint fd, jobject buffer, jint position, jint length) {
+  auto* base = static_cast<char*>(env->GetDirectBufferAddress(buffer));
+  if (base == nullptr) return -EINVAL;
+  ssize_t n;
+  do {
+    n = ::read(fd, base + position, static_cast<std::size_t>(length));
+  } while (n < 0 && errno == EINTR);
+  return n >= 0 ? static_cast<jint>(n) : -errno;
+}
+
+// int write(int fd, ByteBuffer direct, int position, int length): bytes
+// written or -errno. MSG_NOSIGNAL semantics for sockets: a closed peer gives
+// -EPIPE instead of SIGPIPE (the JVM ignores SIGPIPE anyway).
+jint write_fd(JNIEnv* env, jclass, jint fd, jobject buffer, jint position, jint length) {
+  auto* base = static_cast<const char*>(env->GetDirectBufferAddress(buffer));
+  if (base == nullptr) return -EINVAL;
+  ssize_t n;
+  do {
+    n = ::write(fd, base + position, static_cast<std::size_t>(length));
+  } while (n < 0 && errno == EINTR);
+  return n >= 0 ? static_cast<jint>(n) : -errno;
+}
+
+// int close(int fd): 0 or -errno. EINTR is not retried: on Linux the fd is
+// released even then, and a retry could close a reused number.
+jint close_fd(JNIEnv*, jclass, jint fd) {
+  if (::close(fd) == 0 || errno == EINTR) return 0;
+  return -errno;
+}
+
+jlong pipe_fds(JNIEnv*, jclass) {
+  int fds[2];
+  return pair_or_errno(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), fds);
+}
+
+jlong socketpair_fds(JNIEnv*, jclass) {
+  int fds[2];
+  return pair_or_errno(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds),
+                       fds);
+}
+
+jint eventfd_fd(JNIEnv*, jclass, jint initial) {
+  const int fd = ::eventfd(static_cast<unsigned>(initial), EFD_NONBLOCK | EFD_CLOEXEC);
+  return fd >= 0 ? fd : -errno;
+}
+
+// int fdOf(FileDescriptor): the private int field, which JNI may read
+// without any --add-opens.
+jint fd_of(JNIEnv* env, jclass, jobject descriptor) {
+  return env->GetIntField(descriptor, refs.file_descriptor_fd);
+}
+
+// int fdOfChannel(SelectableChannel): SelChImpl.getFDVal(), -1 for a
+// channel of another provider, -2 if this JDK has no SelChImpl.
+jint fd_of_channel(JNIEnv* env, jclass, jobject channel) {
+  if (refs.sel_ch_impl == nullptr) return -2;
+  if (!env->IsInstanceOf(channel, refs.sel_ch_impl)) return -1;
+  const jint fd = env->CallIntMethod(channel, refs.sel_ch_impl_fd_val);
+  return env->ExceptionCheck() ? -1 : fd;
+}
+
+jstring error_text(JNIEnv* env, jclass, jint error) {
+  char buffer[256];
+  // GNU strerror_r returns the message, possibly not in `buffer`.
+  const char* text = ::strerror_r(error, buffer, sizeof buffer);
+  return env->NewStringUTF(text);
+}
+
+}  // namespace
+
+const JNINativeMethod kIoNatives[] = {
+    {const_cast<char*>("read"), const_cast<char*>("(ILjava/nio/ByteBuffer;II)I"),
+     reinterpret_cast<void*>(read_fd)},
+    {const_cast<char*>("write"), const_cast<char*>("(ILjava/nio/ByteBuffer;II)I"),
+     reinterpret_cast<void*>(write_fd)},
+    {const_cast<char*>("close"), const_cast<char*>("(I)I"), reinterpret_cast<void*>(close_fd)},
+    {const_cast<char*>("pipe"), const_cast<char*>("()J"), reinterpret_cast<void*>(pipe_fds)},
+    {const_cast<char*>("socketPair"), const_cast<char*>("()J"),
+     reinterpret_cast<void*>(socketpair_fds)},
+    {const_cast<char*>("eventFd"), const_cast<char*>("(I)I"), reinterpret_cast<void*>(eventfd_fd)},
+    {const_cast<char*>("fdOf"), const_cast<char*>("(Ljava/io/FileDescriptor;)I"),
+     reinterpret_cast<void*>(fd_of)},
+    {const_cast<char*>("fdOfChannel"),
+     const_cast<char*>("(Ljava/nio/channels/SelectableChannel;)I"),
+     reinterpret_cast<void*>(fd_of_channel)},
+    {const_cast<char*>("errorText"), const_cast<char*>("(I)Ljava/lang/String;"),
+     reinterpret_cast<void*>(error_text)},
+};
+const int kIoNativeCount = sizeof kIoNatives / sizeof kIoNatives[0];
+
+}  // namespace eventwatcher::jni
