@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The single entry point of the project.
 #
-#   ./build.sh              build the release artifacts and run the demo
-#   ./build.sh test         build and run every test suite
+#   ./build.sh              build the release artifacts (native library, jar)
+#                           and run the demo
+#   ./build.sh test         build and run every test suite: googletest (ctest),
+#                           JUnit under -Xcheck:jni, the jar alone on JDK 17/25
 #   ./build.sh sanitize address|thread
 #                           run the native suite under ASan+UBSan or TSan
 #   ./build.sh help         this text
@@ -22,7 +24,7 @@ die() {
   exit 1
 }
 
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # googletest: Debian's libgtest-dev ships the static libraries and the CMake
 # package config that find_package(GTest) uses.
@@ -56,19 +58,57 @@ run_ctest() {
   (cd "$1" && ctest -j "${jobs}" --output-on-failure --timeout 300)
 }
 
-cmd_default() {
-  log "building the native library (release)"
+# The release native build: the C++ library, the demo and the JNI library
+# that the jar bundles (build/release/java-resources/natives/linux_64/).
+build_release_native() {
+  log "building the native library and the JNI bridge (release)"
   configure_and_build "${build_root}/release" -DCMAKE_BUILD_TYPE=Release -DEVENTWATCHER_BUILD_TESTS=OFF
+}
+
+# mvn GOALS... in java/, against the release JNI library.
+maven() {
+  (cd "${root}/java" && mvn -B -ntp -Dnative.resources="${build_root}/release/java-resources" "$@")
+}
+
+jar_path() {
+  local version
+  version="$(sed -n 's|^  <version>\(.*\)</version>|\1|p' "${root}/java/pom.xml" | head -1)"
+  echo "${root}/java/target/eventwatcher-${version}.jar"
+}
+
+cmd_default() {
+  build_release_native
+  log "building the jar"
+  maven -q clean package -DskipTests
+  log "built $(jar_path)"
   log "running the demo"
   "${build_root}/release/native/eventwatcher_demo"
 }
 
+# The JUnit suite runs under -Xcheck:jni; any JNI warning fails the build,
+# even when every test passed (the JVM only prints them).
+run_java_suite() {
+  local log_file="${build_root}/java-test.log"
+  mkdir -p "${build_root}"
+  log "running the Java suite under -Xcheck:jni"
+  if ! maven clean package -Dtest.jvm.flags=-Xcheck:jni 2>&1 | tee "${log_file}"; then
+    die "the Java suite failed (log: ${log_file})"
+  fi
+  if grep -nE 'WARNING in native method|FATAL ERROR in native method|JNI local refs: [0-9]+, exceeds capacity|Warning: SIG[A-Z0-9]+ handler modified|Warning: Calling other JNI functions' "${log_file}"; then
+    die "-Xcheck:jni reported the JNI misuse above (log: ${log_file})"
+  fi
+}
+
 cmd_test() {
   ensure_gtest
+  build_release_native
   log "building the native suite"
   configure_and_build "${build_root}/test" -DCMAKE_BUILD_TYPE=RelWithDebInfo
   log "running the native suite"
   run_ctest "${build_root}/test"
+  run_java_suite
+  log "running the jar alone on each JDK"
+  "${root}/tests/jar/jar_alone_test.sh" "$(jar_path)"
 }
 
 cmd_sanitize() {
@@ -80,7 +120,7 @@ cmd_sanitize() {
   ensure_gtest
   log "building the native suite with -fsanitize=${sanitizer}"
   configure_and_build "${build_root}/${sanitizer}" -DCMAKE_BUILD_TYPE=Debug \
-    -DEVENTWATCHER_SANITIZER="${sanitizer}"
+    -DEVENTWATCHER_SANITIZER="${sanitizer}" -DEVENTWATCHER_BUILD_JNI=OFF
   # Any report fails the run: ASan/UBSan abort (-fno-sanitize-recover), TSan
   # halts on the first race.
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"

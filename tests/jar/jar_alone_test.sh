@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Copies the built jar alone into an empty directory, compiles a small
+# program against it, and runs that program from another directory on every
+# JDK present (17 and Temurin 25): it must work with no JVM flag and print
+# nothing on stderr (no native-access warning, no logging noise).
+#
+#   tests/jar/jar_alone_test.sh path/to/eventwatcher-<version>.jar
+set -euo pipefail
+
+jar="$(realpath "$1")"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "${work}"' EXIT
+
+expected="smoke-loop read hello
+task on loop thread: true
+native watchers left: 0"
+
+passed=0
+failed=0
+for jdk in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/temurin-25-jdk-amd64; do
+  if [[ ! -x "${jdk}/bin/java" ]]; then
+    echo "jar-alone: ${jdk} not installed, skipped"
+    continue
+  fi
+  dir="${work}/$(basename "${jdk}")"
+  mkdir -p "${dir}/classes"
+  cp "${jar}" "${dir}/eventwatcher.jar"
+  # Compiled with this JDK's javac for Java 17, then packaged the way an
+  # application would be: its own jar naming the library on its Class-Path.
+  "${jdk}/bin/javac" --release 17 -cp "${dir}/eventwatcher.jar" -d "${dir}/classes" "${here}/Smoke.java"
+  printf 'Main-Class: Smoke\nClass-Path: eventwatcher.jar\nEnable-Native-Access: ALL-UNNAMED\n' > "${dir}/manifest.txt"
+  "${jdk}/bin/jar" --create --file "${dir}/smoke.jar" --manifest "${dir}/manifest.txt" -C "${dir}/classes" .
+  if output="$(cd / && "${jdk}/bin/java" -jar "${dir}/smoke.jar" 2> "${dir}/stderr")" &&
+    [[ "${output}" == "${expected}" && ! -s "${dir}/stderr" ]]; then
+    echo "jar-alone: PASS on $("${jdk}/bin/java" -version 2>&1 | head -1)"
+    passed=$((passed + 1))
+  else
+    echo "jar-alone: FAIL on ${jdk}"
+    echo "--- stdout:"
+    echo "${output:-}"
+    echo "--- stderr:"
+    cat "${dir}/stderr"
+    failed=$((failed + 1))
+  fi
+done
+echo "jar-alone: ${passed} passed, ${failed} failed"
+[[ "${failed}" -eq 0 && "${passed}" -gt 0 ]]
