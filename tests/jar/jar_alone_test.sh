@@ -29,10 +29,15 @@ for jdk in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/temurin-25-jdk-amd64;
   # Compiled with this JDK's javac for Java 17, then packaged the way an
   # application would be: its own jar naming the library on its Class-Path.
   "${jdk}/bin/javac" --release 17 -cp "${dir}/eventwatcher.jar" -d "${dir}/classes" "${here}/Smoke.java"
+  # The README's Java example, exactly as printed, must compile and run too.
+  sed -n '/^```java$/,/^```$/p' "${here}/../../README.md" | sed '1d;$d' > "${dir}/PipeExample.java"
+  "${jdk}/bin/javac" --release 17 -cp "${dir}/eventwatcher.jar" -d "${dir}/classes" "${dir}/PipeExample.java"
   printf 'Main-Class: Smoke\nClass-Path: eventwatcher.jar\nEnable-Native-Access: ALL-UNNAMED\n' > "${dir}/manifest.txt"
   "${jdk}/bin/jar" --create --file "${dir}/smoke.jar" --manifest "${dir}/manifest.txt" -C "${dir}/classes" .
   if output="$(cd / && "${jdk}/bin/java" -jar "${dir}/smoke.jar" 2> "${dir}/stderr")" &&
-    [[ "${output}" == "${expected}" && ! -s "${dir}/stderr" ]]; then
+    [[ "${output}" == "${expected}" && ! -s "${dir}/stderr" ]] &&
+    example="$(cd / && "${jdk}/bin/java" --enable-native-access=ALL-UNNAMED -cp "${dir}/smoke.jar" PipeExample 2>&1)" &&
+    [[ "${example}" == "read 5 bytes" ]]; then
     echo "jar-alone: PASS on $("${jdk}/bin/java" -version 2>&1 | head -1)"
     passed=$((passed + 1))
   else
@@ -41,6 +46,8 @@ for jdk in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/temurin-25-jdk-amd64;
     echo "${output:-}"
     echo "--- stderr:"
     cat "${dir}/stderr"
+    echo "--- README example:"
+    echo "${example:-}"
     failed=$((failed + 1))
   fi
 done
