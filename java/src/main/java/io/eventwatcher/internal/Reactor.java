@@ -57,6 +57,8 @@ public final class Reactor {
   private final AtomicBoolean closeRequested = new AtomicBoolean();
   private final AtomicInteger callbacksInFlight = new AtomicInteger();
   private final Object callbacksIdle = new Object();
+  /** Executor callbacks of this reactor blocked in {@link #close()}; guarded by callbacksIdle. */
+  private int callbacksClosing;
 
   // Loop thread only.
   private Registration[] reads = new Registration[INITIAL_TABLE_SIZE];
@@ -110,6 +112,7 @@ public final class Reactor {
     inTurn = true;
     try {
       for (int i = 0; i < count; i++) {
+        if (closeRequested.get()) break; // closed by a callback of this batch: the loop ends
         final int entry = batch.getInt(i << 2);
         final Registration[] table = (entry & 1) == Native.READ ? reads : writes;
         final int fd = entry >>> 1;
@@ -293,14 +296,23 @@ public final class Reactor {
         interrupted = true;
       }
     }
+    // A callback calling close cannot end while it waits here: do not wait for it, nor for any
+    // other callback waiting here (two callbacks closing at once would otherwise wait for each
+    // other forever).
     int own = RUNNING_CALLBACK_OF.get() == this ? 1 : 0;
     synchronized (callbacksIdle) {
-      while (callbacksInFlight.get() > own) {
-        try {
-          callbacksIdle.wait();
-        } catch (InterruptedException e) {
-          interrupted = true;
+      callbacksClosing += own;
+      callbacksIdle.notifyAll();
+      try {
+        while (callbacksInFlight.get() > callbacksClosing) {
+          try {
+            callbacksIdle.wait();
+          } catch (InterruptedException e) {
+            interrupted = true;
+          }
         }
+      } finally {
+        callbacksClosing -= own;
       }
     }
     if (interrupted) Thread.currentThread().interrupt();
@@ -315,6 +327,7 @@ public final class Reactor {
     if (fd >= table.length) table = grow(flag, fd);
     Registration replaced = table[fd];
     table[fd] = new Registration(this, fd, flag, callback, turn);
+    if (replaced != null) replaced.retire();
     return replaced;
   }
 
@@ -323,6 +336,7 @@ public final class Reactor {
     if (fd >= table.length || table[fd] == null) return null;
     Registration removed = table[fd];
     table[fd] = null;
+    removed.retire();
     int result = Native.unwatch(handle, fd, flag);
     if (result < 0) throw Errors.errno("unwatch(" + FLAG_NAMES[flag] + ")", fd, result);
     return removed;
@@ -332,7 +346,10 @@ public final class Reactor {
     List<Registration> removed = new ArrayList<>();
     for (Registration[] table : new Registration[][] {reads, writes}) {
       for (Registration registration : table) {
-        if (registration != null) removed.add(registration);
+        if (registration != null) {
+          registration.retire();
+          removed.add(registration);
+        }
       }
       Arrays.fill(table, null);
     }
@@ -409,7 +426,9 @@ public final class Reactor {
   }
 
   private void callbackEnded() {
-    if (callbacksInFlight.decrementAndGet() <= 1) {
+    callbacksInFlight.decrementAndGet();
+    // Only close() waits, and it sets closeRequested before it reads the count.
+    if (closeRequested.get()) {
       synchronized (callbacksIdle) {
         callbacksIdle.notifyAll();
       }

@@ -20,6 +20,8 @@ final class Registration implements Runnable {
   final long sinceTurn;
 
   private final Reactor reactor;
+  /** Set on the loop thread when unwatched or replaced; a hand-off not yet started then skips. */
+  private volatile boolean retired;
   // Guarded by this.
   private boolean inFlight;
   private Thread runner;
@@ -45,12 +47,17 @@ final class Registration implements Runnable {
     }
     reactor.enterCallback();
     try {
-      reactor.invoke(this);
+      if (!retired) reactor.invoke(this);
     } finally {
       reactor.exitCallback();
       endFlight();
       reactor.resume(this);
     }
+  }
+
+  /** Loop thread: removed from the table; calls handed off but not yet started are skipped. */
+  void retire() {
+    retired = true;
   }
 
   /** Any thread: the call handed off is over (or never started). */

@@ -1,0 +1,487 @@
+package io.eventwatcher;
+
+import static io.eventwatcher.TestSupport.PATIENCE_MS;
+import static io.eventwatcher.TestSupport.await;
+import static io.eventwatcher.TestSupport.awaitQuietly;
+import static io.eventwatcher.TestSupport.blockedInEpollWait;
+import static io.eventwatcher.TestSupport.eventually;
+import static io.eventwatcher.TestSupport.flushTurns;
+import static io.eventwatcher.TestSupport.idleWindow;
+import static io.eventwatcher.TestSupport.loopThread;
+import static io.eventwatcher.TestSupport.onLoop;
+import static io.eventwatcher.TestSupport.schedStat;
+import static io.eventwatcher.TestSupport.sync;
+import static io.eventwatcher.TestSupport.taskNamed;
+import static io.eventwatcher.TestSupport.uniqueThreadName;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.eventwatcher.TestSupport.Counter;
+import io.eventwatcher.TestSupport.Fds;
+import io.eventwatcher.TestSupport.Reported;
+import io.eventwatcher.TestSupport.Reported.Report;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Executor mode: callbacks run on the builder's executor, one call per (fd, flag) at a time, the
+ * fd's interest suspended meanwhile; unwatch and close wait for calls in flight.
+ */
+class ExecutorModeTest {
+  private static final AtomicInteger POOL_THREAD = new AtomicInteger();
+
+  private ExecutorService pool;
+  private final Fds fds = new Fds();
+
+  @BeforeEach
+  void startPool() {
+    // Daemon threads: a broken test that leaves a callback blocked cannot keep the JVM alive.
+    pool =
+        Executors.newFixedThreadPool(
+            4,
+            runnable -> {
+              Thread thread = new Thread(runnable, "ew-pool-" + POOL_THREAD.incrementAndGet());
+              thread.setDaemon(true);
+              return thread;
+            });
+  }
+
+  @AfterEach
+  void stopPool() throws Exception {
+    pool.shutdownNow();
+    assertTrue(
+        pool.awaitTermination(PATIENCE_MS, TimeUnit.MILLISECONDS), "pool threads still busy");
+    fds.close();
+  }
+
+  private EventWatcher watcherOn(Executor executor) {
+    return EventWatcher.builder().executor(executor).build();
+  }
+
+  /** An eventfd that is always readable (its counter is never read). */
+  private int alwaysReadable() throws IOException {
+    return fds.add(NativeIO.eventFd(1));
+  }
+
+  @Test
+  void callbackRunsOnAnExecutorThreadAndTasksOnTheLoopThread() throws Exception {
+    try (EventWatcher watcher = watcherOn(pool)) {
+      int fd = alwaysReadable();
+      CompletableFuture<Thread> callbackThread = new CompletableFuture<>();
+      CompletableFuture<Boolean> inLoop = new CompletableFuture<>();
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            watcher.unwatch(fd, WatchFlag.READ);
+            inLoop.complete(watcher.inEventWatcherLoop());
+            callbackThread.complete(Thread.currentThread());
+          });
+      Thread thread = await(callbackThread, "the callback");
+      assertTrue(thread.getName().startsWith("ew-pool-"), "callback ran on " + thread.getName());
+      assertFalse(await(inLoop, "the callback"), "inEventWatcherLoop() true on an executor thread");
+      Thread loop = loopThread(watcher);
+      assertNotSame(loop, thread);
+      assertFalse(loop.getName().startsWith("ew-pool-"), "tasks ran on the executor");
+    }
+  }
+
+  @Test
+  void callbackForOneFdAndFlagNeverRunsTwiceAtOnce() throws Exception {
+    try (EventWatcher watcher = watcherOn(pool)) {
+      int fd = alwaysReadable();
+      AtomicInteger running = new AtomicInteger();
+      AtomicInteger maxRunning = new AtomicInteger();
+      AtomicInteger calls = new AtomicInteger();
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
+            Thread.sleep(20); // widens the window in which a second call could start
+            running.decrementAndGet();
+            calls.incrementAndGet();
+          });
+      eventually(() -> calls.get() >= 10, "ten calls of an always-ready fd");
+      watcher.unwatch(fd, WatchFlag.READ);
+      assertEquals(1, maxRunning.get(), "two calls of one registration overlapped");
+      assertEquals(0, running.get(), "a call was running when unwatch returned");
+    }
+  }
+
+  @Test
+  void callbacksOfDifferentRegistrationsRunInParallel() throws Exception {
+    try (EventWatcher watcher = watcherOn(pool)) {
+      int first = alwaysReadable();
+      int second = alwaysReadable();
+      // Each callback waits for the other: only parallel calls get through the barrier.
+      CyclicBarrier bothInside = new CyclicBarrier(2);
+      CountDownLatch met = new CountDownLatch(2);
+      WatchCallback meet =
+          fd -> {
+            watcher.unwatch(fd, WatchFlag.READ);
+            bothInside.await(PATIENCE_MS, TimeUnit.MILLISECONDS);
+            met.countDown();
+          };
+      watcher.watch(first, WatchFlag.READ, meet);
+      watcher.watch(second, WatchFlag.READ, meet);
+      await(met, "two callbacks running at once");
+    }
+  }
+
+  @Test
+  void loopDoesNotSpinWhileACallbackIsInFlight() throws Exception {
+    String name = uniqueThreadName("ew-nospin");
+    try (EventWatcher watcher = EventWatcher.builder().executor(pool).threadName(name).build()) {
+      int fd = alwaysReadable();
+      CountDownLatch entered = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      AtomicInteger calls = new AtomicInteger();
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            if (calls.incrementAndGet() == 1) {
+              entered.countDown();
+              awaitQuietly(release);
+            }
+          });
+      await(entered, "the first call");
+      sync(watcher); // the loop is alive and serves tasks meanwhile
+
+      // The fd is still ready, yet the loop sleeps in epoll_wait and does not run at all.
+      Path loop = taskNamed(name);
+      eventually(() -> blockedInEpollWait(loop), "the loop to block in epoll_wait");
+      String before = schedStat(loop);
+      idleWindow();
+      assertEquals(before, schedStat(loop), "the loop thread ran while the callback was in flight");
+
+      flushTurns(watcher, 5);
+      assertEquals(1, calls.get(), "a second call started while the first was in flight");
+      release.countDown();
+      eventually(() -> calls.get() >= 3, "the fd to be re-armed after the call");
+      watcher.unwatch(fd, WatchFlag.READ);
+    }
+  }
+
+  @Test
+  void unwatchFromAnotherThreadWaitsForTheCallInFlight() throws Exception {
+    try (EventWatcher watcher = watcherOn(pool)) {
+      int fd = alwaysReadable();
+      CountDownLatch entered = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      AtomicBoolean inside = new AtomicBoolean();
+      AtomicInteger calls = new AtomicInteger();
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            inside.set(true);
+            if (calls.incrementAndGet() == 1) {
+              entered.countDown();
+              awaitQuietly(release);
+            }
+            inside.set(false);
+          });
+      await(entered, "the first call");
+      CompletableFuture<Void> unwatched =
+          CompletableFuture.runAsync(
+              () -> assertDoesNotThrow(() -> watcher.unwatch(fd, WatchFlag.READ)),
+              runnable -> new Thread(runnable, "unwatcher").start());
+      idleWindow();
+      assertFalse(unwatched.isDone(), "unwatch returned while its callback was in flight");
+      release.countDown();
+      await(unwatched, "unwatch");
+      assertFalse(inside.get(), "the callback was running when unwatch returned");
+      flushTurns(watcher);
+      assertEquals(1, calls.get(), "called after unwatch returned");
+    }
+  }
+
+  @Test
+  void rewatchFromAnotherThreadWaitsForTheReplacedCallInFlight() throws Exception {
+    try (EventWatcher watcher = watcherOn(pool)) {
+      int fd = alwaysReadable();
+      CountDownLatch entered = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      AtomicBoolean inside = new AtomicBoolean();
+      AtomicInteger oldCalls = new AtomicInteger();
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            inside.set(true);
+            if (oldCalls.incrementAndGet() == 1) {
+              entered.countDown();
+              awaitQuietly(release);
+            }
+            inside.set(false);
+          });
+      await(entered, "the first call");
+      Counter replacement = new Counter();
+      CompletableFuture<Void> rewatched =
+          CompletableFuture.runAsync(
+              () -> assertDoesNotThrow(() -> watcher.watch(fd, WatchFlag.READ, replacement)),
+              runnable -> new Thread(runnable, "rewatcher").start());
+      idleWindow();
+      assertFalse(rewatched.isDone(), "watch returned while the replaced callback was in flight");
+      release.countDown();
+      await(rewatched, "watch");
+      assertFalse(inside.get(), "the replaced callback was running when watch returned");
+      eventually(() -> replacement.calls() >= 3, "the replacing callback");
+      assertEquals(1, oldCalls.get(), "the replaced callback was called again");
+      watcher.unwatch(fd, WatchFlag.READ);
+    }
+  }
+
+  @Test
+  void unwatchAndRewatchFromInsideTheCallbackDoNotDeadlock() throws Exception {
+    try (EventWatcher watcher = watcherOn(pool)) {
+      int first = alwaysReadable();
+      int second = alwaysReadable();
+      CompletableFuture<Void> unwatched = new CompletableFuture<>();
+      AtomicInteger firstCalls = new AtomicInteger();
+      watcher.watch(
+          first,
+          WatchFlag.READ,
+          fd -> {
+            firstCalls.incrementAndGet();
+            watcher.unwatch(fd, WatchFlag.READ);
+            unwatched.complete(null);
+          });
+      Counter replacement = new Counter();
+      AtomicInteger secondCalls = new AtomicInteger();
+      watcher.watch(
+          second,
+          WatchFlag.READ,
+          fd -> {
+            secondCalls.incrementAndGet();
+            watcher.watch(fd, WatchFlag.READ, replacement);
+          });
+      await(unwatched, "unwatch from inside the callback");
+      eventually(() -> replacement.calls() >= 3, "the callback that replaced itself");
+      flushTurns(watcher);
+      assertEquals(1, firstCalls.get(), "called after unwatching itself");
+      assertEquals(1, secondCalls.get(), "called after replacing itself");
+      watcher.unwatchAll();
+    }
+  }
+
+  @Test
+  void unwatchOnTheLoopThreadCancelsACallHandedOffButNotStarted() throws Exception {
+    BlockingQueue<Runnable> handedOff = new LinkedBlockingQueue<>();
+    try (EventWatcher watcher = watcherOn(handedOff::add)) {
+      int fd = alwaysReadable();
+      Counter counter = new Counter();
+      watcher.watch(fd, WatchFlag.READ, counter);
+      Runnable call = handedOff.poll(PATIENCE_MS, TimeUnit.MILLISECONDS);
+      assertNotNull(call, "nothing was handed to the executor");
+      // From the loop thread unwatch cannot wait for the executor; no new call may start.
+      onLoop(watcher, () -> watcher.unwatch(fd, WatchFlag.READ));
+      call.run(); // the executor gets round to it only now
+      assertEquals(0, counter.calls(), "a call started after unwatch returned");
+      sync(watcher);
+      sync(watcher);
+      assertTrue(handedOff.isEmpty(), "an unwatched registration was handed off again");
+    }
+  }
+
+  @Test
+  void rejectedCallGoesToTheHandlerAndDropsTheRegistration() throws Exception {
+    AtomicBoolean reject = new AtomicBoolean(true);
+    RejectedExecutionException rejection = new RejectedExecutionException("full");
+    Executor switchable =
+        command -> {
+          if (reject.get()) throw rejection;
+          pool.execute(command);
+        };
+    Reported reported = new Reported();
+    try (EventWatcher watcher =
+        EventWatcher.builder().executor(switchable).errorHandler(reported).build()) {
+      int fd = alwaysReadable();
+      Counter counter = new Counter();
+      watcher.watch(fd, WatchFlag.READ, counter);
+      eventually(() -> reported.count() > 0, "the rejection report");
+      reject.set(false);
+      flushTurns(watcher, 5); // the fd stays ready: a kept registration would now be called
+      assertEquals(0, counter.calls(), "a rejected registration was kept");
+      List<Report> reports = reported.reports();
+      assertEquals(1, reports.size(), "reports: " + reports);
+      assertEquals(fd, reports.get(0).fd());
+      assertSame(rejection, reports.get(0).error());
+      assertDoesNotThrow(() -> watcher.unwatch(fd, WatchFlag.READ)); // already gone: a no-op
+      watcher.watch(fd, WatchFlag.READ, counter); // and it can be watched again
+      eventually(() -> counter.calls() > 0, "the callback after a new watch");
+      watcher.unwatch(fd, WatchFlag.READ);
+    }
+  }
+
+  @Test
+  void callbackExceptionsGoToTheHandlerOnTheExecutorThreadAndTheRegistrationStays()
+      throws Exception {
+    Reported reported = new Reported();
+    CompletableFuture<Thread> handlerThread = new CompletableFuture<>();
+    ErrorHandler handler =
+        (fd, error) -> {
+          handlerThread.complete(Thread.currentThread());
+          reported.onError(fd, error);
+        };
+    try (EventWatcher watcher =
+        EventWatcher.builder().executor(pool).errorHandler(handler).build()) {
+      int fd = alwaysReadable();
+      IOException boom = new IOException("boom");
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            throw boom;
+          });
+      eventually(() -> reported.count() >= 3, "three reports: the fd is re-armed after a throw");
+      watcher.unwatch(fd, WatchFlag.READ);
+      assertTrue(await(handlerThread, "the handler").getName().startsWith("ew-pool-"));
+      for (Report report : reported.reports()) {
+        assertEquals(fd, report.fd());
+        assertSame(boom, report.error());
+      }
+    }
+  }
+
+  @Test
+  void closeWaitsForCallbacksInFlight() throws Exception {
+    EventWatcher watcher = watcherOn(pool);
+    try {
+      int fd = alwaysReadable();
+      CountDownLatch entered = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      AtomicBoolean returned = new AtomicBoolean();
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            entered.countDown();
+            awaitQuietly(release);
+            returned.set(true);
+          });
+      await(entered, "the call");
+      CompletableFuture<Void> closed =
+          CompletableFuture.runAsync(
+              watcher::close, runnable -> new Thread(runnable, "closer").start());
+      idleWindow();
+      assertFalse(closed.isDone(), "close returned while a callback was in flight");
+      release.countDown();
+      await(closed, "close");
+      assertTrue(returned.get(), "close returned before the callback did");
+    } finally {
+      watcher.close();
+    }
+  }
+
+  @Test
+  void closeFromInsideACallbackEndsTheLoopWithoutWaitingForItself() throws Exception {
+    EventWatcher watcher = watcherOn(pool);
+    try {
+      int fd = alwaysReadable();
+      Thread loop = loopThread(watcher);
+      CompletableFuture<Boolean> loopAliveAfterClose = new CompletableFuture<>();
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            watcher.close();
+            loopAliveAfterClose.complete(loop.isAlive());
+          });
+      assertFalse(
+          await(loopAliveAfterClose, "close inside the callback"), "the loop outlived close");
+    } finally {
+      watcher.close();
+    }
+  }
+
+  @Test
+  void twoCallbacksClosingAtOnceDoNotWaitForEachOther() throws Exception {
+    EventWatcher watcher = watcherOn(pool);
+    try {
+      CyclicBarrier bothInside = new CyclicBarrier(2);
+      CountDownLatch closed = new CountDownLatch(2);
+      WatchCallback closeTheWatcher =
+          fd -> {
+            bothInside.await(PATIENCE_MS, TimeUnit.MILLISECONDS);
+            watcher.close();
+            closed.countDown();
+          };
+      watcher.watch(alwaysReadable(), WatchFlag.READ, closeTheWatcher);
+      watcher.watch(alwaysReadable(), WatchFlag.READ, closeTheWatcher);
+      await(closed, "both closes to return");
+    } finally {
+      closeWithin(watcher); // a deadlocked watcher must not hang the suite too
+    }
+  }
+
+  /** Closes {@code watcher} on a daemon thread, failing if that takes longer than the patience. */
+  private static void closeWithin(EventWatcher watcher) throws InterruptedException {
+    Thread closer = new Thread(watcher::close, "bounded-closer");
+    closer.setDaemon(true);
+    closer.start();
+    closer.join(PATIENCE_MS);
+    assertFalse(closer.isAlive(), "close hung");
+  }
+
+  @Test
+  void virtualThreadExecutorWhereAvailable() throws Exception {
+    ExecutorService virtual;
+    try {
+      virtual =
+          (ExecutorService)
+              Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+    } catch (NoSuchMethodException e) {
+      Assumptions.abort("virtual threads need JDK 21+, this is " + Runtime.version());
+      return;
+    }
+    try (EventWatcher watcher = watcherOn(virtual)) {
+      int fd = alwaysReadable();
+      AtomicInteger running = new AtomicInteger();
+      AtomicInteger maxRunning = new AtomicInteger();
+      AtomicInteger calls = new AtomicInteger();
+      CompletableFuture<Boolean> onLoopThread = new CompletableFuture<>();
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            onLoopThread.complete(watcher.inEventWatcherLoop());
+            maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
+            Thread.sleep(5); // widens the window in which a second call could start
+            running.decrementAndGet();
+            calls.incrementAndGet();
+          });
+      eventually(() -> calls.get() >= 10, "ten calls on virtual threads");
+      watcher.unwatch(fd, WatchFlag.READ);
+      assertFalse(await(onLoopThread, "the callback"));
+      assertEquals(1, maxRunning.get(), "two calls of one registration overlapped");
+      assertEquals(0, running.get(), "a call was running when unwatch returned");
+    } finally {
+      virtual.shutdownNow();
+    }
+  }
+}

@@ -1,0 +1,200 @@
+package io.eventwatcher;
+
+import static io.eventwatcher.TestSupport.bytes;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.eventwatcher.TestSupport.Pipe;
+import io.eventwatcher.TestSupport.SocketPair;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.ReadOnlyBufferException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** NativeIO: raw-fd I/O with direct buffers and the fd factories. */
+class NativeIOTest {
+  private static final int O_NONBLOCK = 04000;
+  private static final int O_CLOEXEC = 02000000;
+
+  @Test
+  void writeAndReadMoveBufferPositionsAndReturnCounts() throws Exception {
+    try (Pipe pipe = new Pipe()) {
+      ByteBuffer src = ByteBuffer.allocateDirect(16);
+      src.put("..hello".getBytes(StandardCharsets.US_ASCII)).flip().position(2);
+      assertEquals(5, NativeIO.write(pipe.w, src));
+      assertEquals(7, src.position());
+      assertEquals(0, src.remaining());
+
+      ByteBuffer dst = ByteBuffer.allocateDirect(16);
+      dst.position(3).limit(6); // room for 3 bytes
+      assertEquals(3, NativeIO.read(pipe.r, dst));
+      assertEquals(6, dst.position());
+      dst.limit(16);
+      assertEquals(2, NativeIO.read(pipe.r, dst));
+      assertEquals(8, dst.position());
+      byte[] read = new byte[5];
+      dst.position(3);
+      dst.get(read);
+      assertEquals("hello", new String(read, StandardCharsets.US_ASCII));
+    }
+  }
+
+  @Test
+  void readReturnsZeroWhenItWouldBlockAndMinusOneAtEof() throws Exception {
+    try (Pipe pipe = new Pipe()) {
+      ByteBuffer dst = ByteBuffer.allocateDirect(8);
+      assertEquals(0, NativeIO.read(pipe.r, dst), "empty pipe, writer open");
+      assertEquals(0, dst.position());
+      pipe.closeWrite();
+      assertEquals(-1, NativeIO.read(pipe.r, dst), "empty pipe, writer gone");
+      assertEquals(0, dst.position());
+    }
+  }
+
+  @Test
+  void emptyBuffersTransferNothing() throws Exception {
+    try (Pipe pipe = new Pipe()) {
+      pipe.fill();
+      assertEquals(0, NativeIO.read(pipe.r, ByteBuffer.allocateDirect(0)), "no room");
+      assertEquals(0, NativeIO.write(pipe.w, ByteBuffer.allocateDirect(0)), "nothing to write");
+      assertEquals(1, pipe.drain(), "the byte is still there");
+    }
+  }
+
+  @Test
+  void writeReturnsZeroWhenThePipeIsFull() throws Exception {
+    try (Pipe pipe = new Pipe()) {
+      pipe.fillUp();
+      ByteBuffer src = bytes(1);
+      assertEquals(0, NativeIO.write(pipe.w, src));
+      assertEquals(0, src.position());
+    }
+  }
+
+  @Test
+  void heapBuffersAreIllegalArgument() throws Exception {
+    try (Pipe pipe = new Pipe()) {
+      pipe.fill();
+      assertThrows(
+          IllegalArgumentException.class, () -> NativeIO.read(pipe.r, ByteBuffer.allocate(8)));
+      assertThrows(
+          IllegalArgumentException.class, () -> NativeIO.write(pipe.w, ByteBuffer.allocate(8)));
+      assertThrows(NullPointerException.class, () -> NativeIO.read(pipe.r, null));
+      assertThrows(NullPointerException.class, () -> NativeIO.write(pipe.w, null));
+    }
+  }
+
+  @Test
+  void readOnlyDestinationIsReadOnlyBufferExceptionButIsAValidSource() throws Exception {
+    try (Pipe pipe = new Pipe()) {
+      pipe.fill();
+      ByteBuffer readOnly = ByteBuffer.allocateDirect(8).asReadOnlyBuffer();
+      assertThrows(ReadOnlyBufferException.class, () -> NativeIO.read(pipe.r, readOnly));
+      assertEquals(1, pipe.drain(), "nothing was read");
+      assertEquals(8, NativeIO.write(pipe.w, readOnly));
+      assertEquals(8, readOnly.position());
+    }
+  }
+
+  @Test
+  void badFdsAreErrnoExceptionEbadf() throws Exception {
+    // A number never open (above any fd limit), so no other file can be hit by mistake.
+    int closed = Integer.MAX_VALUE;
+    ErrnoException onClose = assertThrows(ErrnoException.class, () -> NativeIO.close(closed));
+    assertEquals(9, onClose.errno());
+    assertEquals(closed, onClose.fd());
+    assertTrue(
+        onClose.getMessage().startsWith("close failed for fd " + closed + ": "),
+        onClose.getMessage());
+    assertTrue(onClose.getMessage().endsWith("(errno 9)"), onClose.getMessage());
+    ErrnoException onRead =
+        assertThrows(
+            ErrnoException.class, () -> NativeIO.read(closed, ByteBuffer.allocateDirect(1)));
+    assertEquals(9, onRead.errno());
+    ErrnoException onWrite =
+        assertThrows(ErrnoException.class, () -> NativeIO.write(closed, bytes(1)));
+    assertEquals(9, onWrite.errno());
+  }
+
+  @Test
+  void writeToAPipeWithoutReaderIsErrnoExceptionEpipe() throws Exception {
+    try (Pipe pipe = new Pipe()) {
+      pipe.closeRead();
+      ErrnoException error =
+          assertThrows(ErrnoException.class, () -> NativeIO.write(pipe.w, bytes(1)));
+      assertEquals(32, error.errno(), error.getMessage());
+      assertEquals(pipe.w, error.fd());
+    }
+  }
+
+  @Test
+  void eventFdCountsWritesAndReadResetsTheCount() throws Exception {
+    int fd = NativeIO.eventFd(3);
+    try {
+      ByteBuffer value = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
+      value.putLong(2).flip();
+      assertEquals(8, NativeIO.write(fd, value));
+      ByteBuffer count = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
+      assertEquals(8, NativeIO.read(fd, count));
+      assertEquals(5, count.getLong(0), "initial 3 + 2");
+      count.clear();
+      assertEquals(0, NativeIO.read(fd, count), "the read reset the count: would block");
+    } finally {
+      NativeIO.close(fd);
+    }
+    assertThrows(IllegalArgumentException.class, () -> NativeIO.eventFd(-1));
+  }
+
+  @Test
+  void socketPairIsConnectedBothWays() throws Exception {
+    try (SocketPair sockets = new SocketPair()) {
+      assertEquals(
+          4,
+          NativeIO.write(
+              sockets.a, ByteBuffer.allocateDirect(4).put(new byte[] {1, 2, 3, 4}).flip()));
+      ByteBuffer atB = ByteBuffer.allocateDirect(4);
+      assertEquals(4, NativeIO.read(sockets.b, atB));
+      assertEquals(3, atB.get(2));
+      assertEquals(
+          2, NativeIO.write(sockets.b, ByteBuffer.allocateDirect(2).put(new byte[] {9, 8}).flip()));
+      ByteBuffer atA = ByteBuffer.allocateDirect(2);
+      assertEquals(2, NativeIO.read(sockets.a, atA));
+      byte[] back = new byte[2];
+      atA.flip().get(back);
+      assertArrayEquals(new byte[] {9, 8}, back);
+      sockets.closeB();
+      assertEquals(
+          -1, NativeIO.read(sockets.a, ByteBuffer.allocateDirect(1)), "EOF after peer close");
+    }
+  }
+
+  @Test
+  void createdFdsAreNonBlockingAndCloseOnExec() throws Exception {
+    try (Pipe pipe = new Pipe();
+        SocketPair sockets = new SocketPair()) {
+      int eventFd = NativeIO.eventFd(0);
+      try {
+        for (int fd : new int[] {pipe.r, pipe.w, sockets.a, sockets.b, eventFd}) {
+          int flags = openFlags(fd);
+          assertEquals(O_NONBLOCK, flags & O_NONBLOCK, "fd " + fd + " is blocking");
+          assertEquals(O_CLOEXEC, flags & O_CLOEXEC, "fd " + fd + " is not close-on-exec");
+        }
+      } finally {
+        NativeIO.close(eventFd);
+      }
+    }
+  }
+
+  /** The open flags of {@code fd}, from /proc/self/fdinfo (octal). */
+  private static int openFlags(int fd) throws Exception {
+    for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
+      if (line.startsWith("flags:")) return Integer.parseInt(line.substring(6).strip(), 8);
+    }
+    throw new AssertionError("no flags in /proc/self/fdinfo/" + fd);
+  }
+}
