@@ -2,7 +2,7 @@
 # The single entry point of the project.
 #
 #   ./build.sh              build the release artifacts (native library, jar)
-#                           and run the demo
+#                           and run the demo (java -jar eventwatcher.jar demo)
 #   ./build.sh test         build and run every test suite: googletest (ctest),
 #                           JUnit under -Xcheck:jni, the jar alone on JDK 17/25
 #   ./build.sh sanitize address|thread
@@ -81,8 +81,8 @@ cmd_default() {
   log "building the jar"
   maven -q clean package -DskipTests
   log "built $(jar_path)"
-  log "running the demo"
-  "${build_root}/release/native/eventwatcher_demo"
+  log "running the demo: java -jar $(jar_path) demo"
+  java -jar "$(jar_path)" demo
 }
 
 # The JUnit suite runs under -Xcheck:jni; any JNI warning fails the build,
@@ -109,6 +109,8 @@ cmd_test() {
   run_java_suite
   log "running the jar alone on each JDK"
   "${root}/tests/jar/jar_alone_test.sh" "$(jar_path)"
+  log "running the servers with curl, wrk and nc"
+  "${root}/tests/jar/standard_clients_test.sh" "$(jar_path)"
 }
 
 cmd_sanitize() {

@@ -1,0 +1,347 @@
+package io.eventwatcher.examples;
+
+import io.eventwatcher.EventWatcher;
+import io.eventwatcher.FileDescriptors;
+import io.eventwatcher.NativeIO;
+import io.eventwatcher.WatchFlag;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A small HTTP/1.1 server on one {@link EventWatcher} loop thread: keep-alive, pipelining, {@code
+ * GET /} (a short text), {@code GET /stats} (live counters as JSON), 404 for other paths, 400 for a
+ * malformed request, 405 for methods other than GET and HEAD, 431 for a header block over the
+ * limit; {@code Connection: close} honoured. Requests with a body are refused (400).
+ *
+ * <p>Requests are parsed in place in each connection's direct inbound buffer and answered by
+ * copying prepared bytes, so a steady stream of {@code GET /} allocates nothing per request.
+ * Pipelining falls out of the structure: every complete request head in the buffer is answered, in
+ * order, into the connection's {@link Outbound} buffer, which is flushed once.
+ */
+public final class HttpServer implements AutoCloseable {
+  /** Settings; the defaults are the CLI's. */
+  public static final class Config {
+    /** Port to listen on; 0 picks a free one. */
+    public int port = 8081;
+    /** Address to bind. */
+    public String host = "127.0.0.1";
+    /** Largest request head (request line and headers) accepted; larger gets 431. */
+    public int maxHeaderBytes = 8192;
+    /** Most response bytes that may wait for one connection. */
+    public int maxPendingBytes = 1024 * 1024;
+    /** Where errors are logged; null for silence. */
+    public PrintStream log = System.err;
+  }
+
+  /** Live counters, as served by {@code /stats}; any thread may read them. */
+  public static final class Stats {
+    public final AtomicLong connections = new AtomicLong();
+    public final AtomicLong openConnections = new AtomicLong();
+    public final AtomicLong requests = new AtomicLong();
+    public final AtomicLong bytesIn = new AtomicLong();
+    public final AtomicLong bytesOut = new AtomicLong();
+  }
+
+  private static final byte[] HELLO = "Hello from eventwatcher\n".getBytes(StandardCharsets.US_ASCII);
+
+  private final Config config;
+  private final Stats stats = new Stats();
+  private final EventWatcher watcher;
+  private final ServerSocketChannel listener;
+  private final List<Connection> connections = new ArrayList<>(); // loop thread only
+  private final ResponseCache responses = new ResponseCache(); // loop thread only
+
+  private HttpServer(Config config, EventWatcher watcher, ServerSocketChannel listener) {
+    this.config = config;
+    this.watcher = watcher;
+    this.listener = listener;
+  }
+
+  /**
+   * Binds and starts serving on a new loop thread named {@code http-loop}. Any thread.
+   *
+   * @throws IOException if the port cannot be bound (java.net.BindException when in use)
+   */
+  public static HttpServer start(Config config) throws IOException {
+    ServerSocketChannel listener = ServerSocketChannel.open();
+    EventWatcher watcher = null;
+    try {
+      listener.bind(new InetSocketAddress(config.host, config.port), 1024);
+      listener.configureBlocking(false);
+      watcher = EventWatcher.builder().threadName("http-loop").build();
+      HttpServer server = new HttpServer(config, watcher, listener);
+      watcher.watch(listener, WatchFlag.READ, fd -> server.acceptAll());
+      return server;
+    } catch (IOException | RuntimeException e) {
+      if (watcher != null) watcher.close();
+      listener.close();
+      throw e;
+    }
+  }
+
+  /** The bound port. Any thread. */
+  public int port() throws IOException {
+    return ((InetSocketAddress) listener.getLocalAddress()).getPort();
+  }
+
+  /** The live counters. Any thread. */
+  public Stats stats() {
+    return stats;
+  }
+
+  /** Stops accepting, closes every connection and ends the loop thread. Idempotent; any thread but the loop's. */
+  @Override
+  public void close() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    try {
+      watcher.runInEventWatcherLoop(
+          () -> {
+            try {
+              watcher.unwatch(listener, WatchFlag.READ);
+              listener.close();
+            } catch (IOException e) {
+              log("closing the listener: " + e.getMessage());
+            }
+            for (Connection connection : new ArrayList<>(connections)) close(connection);
+            done.complete(null);
+          });
+      done.join();
+    } catch (IllegalStateException alreadyClosed) {
+      // closed before
+    }
+    watcher.close();
+  }
+
+  // ---- loop thread ----
+
+  private void acceptAll() throws IOException {
+    SocketChannel channel;
+    while ((channel = listener.accept()) != null) {
+      channel.configureBlocking(false);
+      channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      Connection connection = new Connection(channel);
+      connections.add(connection);
+      stats.connections.incrementAndGet();
+      stats.openConnections.incrementAndGet();
+      watcher.watch(connection.fd, WatchFlag.READ, fd -> onReadable(connection));
+    }
+  }
+
+  private void onReadable(Connection connection) {
+    try {
+      // Read until EAGAIN (0), answering every complete request as it arrives.
+      for (; ; ) {
+        int n = NativeIO.read(connection.fd, connection.in);
+        if (n > 0) stats.bytesIn.addAndGet(n);
+        if (n < 0) { // EOF: the client is done sending; finish what it asked, then close
+          connection.closeWhenFlushed = true;
+          break;
+        }
+        answerRequests(connection);
+        if (connection.closeWhenFlushed || (n == 0 && connection.in.hasRemaining())) break;
+      }
+      // Everything answered in this read goes out in one write (100 pipelined requests: one syscall).
+      connection.out.flush();
+      if (connection.closeWhenFlushed && connection.out.pending() == 0) close(connection);
+    } catch (IOException e) {
+      close(connection); // reset by peer, broken pipe: nothing to answer
+    }
+  }
+
+  private void onWritable(Connection connection) {
+    try {
+      connection.out.flush();
+      if (connection.closeWhenFlushed && connection.out.pending() == 0) close(connection);
+    } catch (IOException e) {
+      close(connection);
+    }
+  }
+
+  /** Answers every complete request head in the inbound buffer, in order (pipelining). */
+  private void answerRequests(Connection connection) throws IOException {
+    ByteBuffer in = connection.in;
+    int start = 0;
+    while (!connection.closeWhenFlushed) {
+      int end = RequestHead.find(in, start, connection.scanned);
+      if (end < 0) break;
+      answer(connection, in, start, end);
+      start = end;
+      connection.scanned = start;
+    }
+    if (connection.closeWhenFlushed) return; // anything after the last answered request is ignored
+    // Keep the partial head at the front for the next read.
+    int partial = in.position() - start;
+    if (start > 0) in.limit(in.position()).position(start).compact();
+    connection.scanned = Math.max(0, connection.scanned - start);
+    if (partial >= config.maxHeaderBytes) {
+      respond(connection, 431, "Request Header Fields Too Large", false);
+    }
+  }
+
+  private void answer(Connection connection, ByteBuffer in, int start, int end) throws IOException {
+    stats.requests.incrementAndGet();
+    RequestHead head = connection.head;
+    if (!head.parse(in, start, end)) {
+      respond(connection, 400, "Bad Request", false);
+    } else if (!head.isGet && !head.isHead) {
+      respond(connection, 405, "Method Not Allowed", false);
+    } else if (head.hasBody) {
+      respond(connection, 400, "Bad Request", false); // bodies are not supported: cannot resync
+    } else if (head.pathIs(in, "/")) {
+      connection.out(connection.hello(head.keepAlive, head.isHead));
+      if (!head.keepAlive) connection.closeWhenFlushed = true;
+    } else if (head.pathIs(in, "/stats")) {
+      respond(connection, 200, statsJson(), head.keepAlive, head.isHead, "application/json");
+    } else {
+      respond(connection, 404, "Not Found", head.keepAlive);
+    }
+  }
+
+  private void respond(Connection connection, int status, String reason, boolean keepAlive) throws IOException {
+    respond(connection, status, reason + "\n", keepAlive, false, "text/plain");
+  }
+
+  private void respond(Connection connection, int status, String body, boolean keepAlive, boolean headOnly, String type)
+      throws IOException {
+    String reason = switch (status) {
+      case 200 -> "OK";
+      case 400 -> "Bad Request";
+      case 404 -> "Not Found";
+      case 405 -> "Method Not Allowed";
+      case 431 -> "Request Header Fields Too Large";
+      default -> "Error";
+    };
+    byte[] bodyBytes = body.getBytes(StandardCharsets.UTF_8);
+    StringBuilder head = new StringBuilder(160)
+        .append("HTTP/1.1 ").append(status).append(' ').append(reason).append("\r\n")
+        .append("Date: ").append(responses.date()).append("\r\n")
+        .append("Server: eventwatcher\r\n")
+        .append("Content-Type: ").append(type).append("\r\n")
+        .append("Content-Length: ").append(bodyBytes.length).append("\r\n");
+    if (status == 405) head.append("Allow: GET, HEAD\r\n");
+    if (!keepAlive) head.append("Connection: close\r\n");
+    head.append("\r\n");
+    byte[] headBytes = head.toString().getBytes(StandardCharsets.US_ASCII);
+    ByteBuffer response = ByteBuffer.allocateDirect(headBytes.length + (headOnly ? 0 : bodyBytes.length));
+    response.put(headBytes);
+    if (!headOnly) response.put(bodyBytes);
+    connection.out(response.flip());
+    if (!keepAlive) connection.closeWhenFlushed = true;
+  }
+
+  private String statsJson() {
+    return "{\"connections\":" + stats.connections.get()
+        + ",\"open_connections\":" + stats.openConnections.get()
+        + ",\"requests\":" + stats.requests.get()
+        + ",\"bytes_in\":" + stats.bytesIn.get()
+        + ",\"bytes_out\":" + stats.bytesOut.get() + "}\n";
+  }
+
+  private void close(Connection connection) {
+    if (connection.closed) return;
+    connection.closed = true;
+    connections.remove(connection);
+    stats.openConnections.decrementAndGet();
+    try {
+      // Unwatch before close: the fd number may be reused by the very next accept.
+      watcher.unwatch(connection.fd, WatchFlag.READ);
+      watcher.unwatch(connection.fd, WatchFlag.WRITE);
+      connection.channel.close();
+    } catch (IOException e) {
+      log("closing connection " + connection.fd + ": " + e.getMessage());
+    }
+  }
+
+  private void log(String message) {
+    if (config.log != null) config.log.println("[http] " + message);
+  }
+
+  /** The prepared {@code GET /} responses, rebuilt when the second (and so the Date) changes. */
+  private static final class ResponseCache {
+    private static final DateTimeFormatter DATE = DateTimeFormatter.RFC_1123_DATE_TIME;
+    private long second = -1;
+    int version; // bumped on each rebuild; connections re-point their views when it changes
+    String date;
+    ByteBuffer keepAlive;
+    ByteBuffer close;
+
+    String date() {
+      refresh();
+      return date;
+    }
+
+    void refresh() {
+      long now = System.currentTimeMillis() / 1000;
+      if (now == second) return;
+      second = now;
+      date = DATE.format(ZonedDateTime.now(ZoneOffset.UTC));
+      keepAlive = build(false);
+      close = build(true);
+      version++;
+    }
+
+    private ByteBuffer build(boolean closing) {
+      String head = "HTTP/1.1 200 OK\r\nDate: " + date + "\r\nServer: eventwatcher\r\n"
+          + "Content-Type: text/plain\r\nContent-Length: " + HELLO.length + "\r\n"
+          + (closing ? "Connection: close\r\n" : "") + "\r\n";
+      byte[] bytes = head.getBytes(StandardCharsets.US_ASCII);
+      return ByteBuffer.allocateDirect(bytes.length + HELLO.length).put(bytes).put(HELLO).flip();
+    }
+  }
+
+  private final class Connection {
+    final SocketChannel channel;
+    final int fd;
+    final ByteBuffer in = ByteBuffer.allocateDirect(config.maxHeaderBytes);
+    final Outbound out;
+    final RequestHead head = new RequestHead();
+    // Views of the prepared responses: positions are per connection, bytes are shared.
+    ByteBuffer helloKeepAlive;
+    ByteBuffer helloClose;
+    int helloVersion = -1;
+    int scanned; // bytes at the front of `in` already searched for the end of a head
+    boolean closeWhenFlushed;
+    boolean closed;
+
+    Connection(SocketChannel channel) throws IOException {
+      this.channel = channel;
+      this.fd = FileDescriptors.fd(channel);
+      this.out = new Outbound(watcher, fd, config.maxPendingBytes, ignored -> onWritable(this));
+    }
+
+    /** The prepared {@code GET /} response, without allocating except once per second. */
+    ByteBuffer hello(boolean keepAlive, boolean headOnly) {
+      responses.refresh();
+      if (helloVersion != responses.version) {
+        helloKeepAlive = responses.keepAlive.duplicate();
+        helloClose = responses.close.duplicate();
+        helloVersion = responses.version;
+      }
+      ByteBuffer view = (keepAlive ? helloKeepAlive : helloClose).clear();
+      if (headOnly) view.limit(view.capacity() - HELLO.length);
+      return view;
+    }
+
+    void out(ByteBuffer response) throws IOException {
+      int length = response.remaining();
+      if (!out.queue(response)) {
+        close(this); // a client pipelining without reading: drop it
+        throw new IOException("too many unread responses");
+      }
+      stats.bytesOut.addAndGet(length);
+    }
+  }
+}

@@ -1,0 +1,188 @@
+package io.eventwatcher.examples;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.BindException;
+import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The command line of the jar: {@code java -jar eventwatcher.jar <command> [options]}. Bad input
+ * gives a one-line message and exit status 2, a port in use a one-line message and 1; nothing
+ * prints a stack trace.
+ */
+public final class Main {
+  static final String USAGE =
+      """
+      Usage: java -jar eventwatcher.jar <command> [options]
+
+      Commands:
+        demo    start a chat server on a free loopback port, connect a few clients,
+                show broadcast, fragmentation and a disconnect, print a summary, exit
+        chat    run the broadcast chat server (newline-delimited text over TCP)
+        http    run the HTTP/1.1 server (GET /, GET /stats)
+
+      Run 'java -jar eventwatcher.jar <command> --help' for a command's options.
+      """;
+
+  static final String CHAT_USAGE =
+      """
+      Usage: java -jar eventwatcher.jar chat [--port N] [--host ADDRESS]
+                                            [--max-line-bytes N] [--max-pending-bytes N]
+
+      Every line a client sends is delivered to every other connected client.
+        --port N               TCP port (default 8080; 0 picks a free one)
+        --host ADDRESS         address to bind (default 127.0.0.1)
+        --max-line-bytes N     longest line; longer closes its sender (default 65536)
+        --max-pending-bytes N  bytes queued for a slow reader before it is
+                               disconnected (default 1048576)
+      Try it: nc 127.0.0.1 8080 (in two terminals). Stop with Ctrl-C.
+      """;
+
+  static final String HTTP_USAGE =
+      """
+      Usage: java -jar eventwatcher.jar http [--port N] [--host ADDRESS] [--max-header-bytes N]
+
+      Serves GET / (a short text) and GET /stats (live counters, JSON), with
+      keep-alive and pipelining.
+        --port N               TCP port (default 8081; 0 picks a free one)
+        --host ADDRESS         address to bind (default 127.0.0.1)
+        --max-header-bytes N   largest request head; larger gets 431 (default 8192)
+      Try it: curl http://127.0.0.1:8081/stats. Stop with Ctrl-C.
+      """;
+
+  static final String DEMO_USAGE =
+      """
+      Usage: java -jar eventwatcher.jar demo
+
+      Starts the chat server on a free loopback port, connects three clients and
+      narrates what happens: a broadcast, a line split across writes, several lines
+      in one write, a client leaving. Prints a summary and exits 0.
+      """;
+
+  private Main() {}
+
+  /** Entry point: runs the command and exits with its status. */
+  public static void main(String[] args) {
+    int status = run(args, System.out, System.err);
+    if (status != 0) System.exit(status);
+  }
+
+  /**
+   * Runs a command. Server commands block until the JVM is asked to stop (SIGINT/SIGTERM), then
+   * shut down gracefully and exit 0.
+   *
+   * @return the exit status (0 success, 1 runtime failure, 2 bad usage)
+   */
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    if (args.length == 0) {
+      err.print(USAGE);
+      return 2;
+    }
+    String command = args[0];
+    String[] options = Arrays.copyOfRange(args, 1, args.length);
+    try {
+      switch (command) {
+        case "-h", "--help", "help" -> {
+          out.print(USAGE);
+          return 0;
+        }
+        case "demo" -> {
+          if (wantsHelp(options, out, DEMO_USAGE)) return 0;
+          Options.parse(options, "demo"); // takes none: anything is an error
+          return Demo.run(out);
+        }
+        case "chat" -> {
+          if (wantsHelp(options, out, CHAT_USAGE)) return 0;
+          return serveChat(Options.parse(options, "chat", "--port", "--host", "--max-line-bytes", "--max-pending-bytes"), out);
+        }
+        case "http" -> {
+          if (wantsHelp(options, out, HTTP_USAGE)) return 0;
+          return serveHttp(Options.parse(options, "http", "--port", "--host", "--max-header-bytes"), out);
+        }
+        default -> throw new UsageException("unknown command '" + command + "' (try --help)");
+      }
+    } catch (UsageException e) {
+      err.println("eventwatcher: " + e.getMessage());
+      return 2;
+    } catch (BindException e) {
+      err.println("eventwatcher: cannot listen: " + e.getMessage());
+      return 1;
+    } catch (IOException | RuntimeException e) {
+      err.println("eventwatcher: " + e);
+      return 1;
+    }
+  }
+
+  private static boolean wantsHelp(String[] options, PrintStream out, String usage) {
+    for (String option : options) {
+      if (option.equals("--help") || option.equals("-h")) {
+        out.print(usage);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static int serveChat(Options options, PrintStream out) throws IOException, UsageException {
+    ChatServer.Config config = new ChatServer.Config();
+    config.port = options.port(8080);
+    config.host = options.string("--host", config.host);
+    config.maxLineBytes = options.positive("--max-line-bytes", config.maxLineBytes);
+    config.maxPendingBytes = options.positive("--max-pending-bytes", config.maxPendingBytes);
+    config.log = out;
+    ChatServer server = ChatServer.start(config);
+    out.println("chat server listening on " + config.host + ":" + server.port() + " (Ctrl-C to stop)");
+    serveUntilSignalled(server, out);
+    return 0;
+  }
+
+  private static int serveHttp(Options options, PrintStream out) throws IOException, UsageException {
+    HttpServer.Config config = new HttpServer.Config();
+    config.port = options.port(8081);
+    config.host = options.string("--host", config.host);
+    config.maxHeaderBytes = options.positive("--max-header-bytes", config.maxHeaderBytes);
+    HttpServer server = HttpServer.start(config);
+    out.println("http server listening on http://" + config.host + ":" + server.port() + "/ (Ctrl-C to stop)");
+    serveUntilSignalled(server, out);
+    return 0;
+  }
+
+  /**
+   * Blocks until SIGINT/SIGTERM. The JVM turns those signals into shutdown hooks; ours closes the
+   * server (stop accepting, close clients) and halts with status 0, since the JVM would otherwise
+   * exit with 128 + the signal number.
+   */
+  private static void serveUntilSignalled(AutoCloseable server, PrintStream out) {
+    CountDownLatch never = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  out.println("shutting down: closing connections");
+                  try {
+                    server.close();
+                  } catch (Exception e) {
+                    out.println("error while shutting down: " + e);
+                  }
+                  out.println("stopped");
+                  out.flush();
+                  Runtime.getRuntime().halt(0);
+                },
+                "shutdown"));
+    try {
+      never.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** A command-line mistake; its message is shown as is. */
+  static final class UsageException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    UsageException(String message) {
+      super(message);
+    }
+  }
+}

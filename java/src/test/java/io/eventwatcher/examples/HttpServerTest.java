@@ -1,0 +1,250 @@
+package io.eventwatcher.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The HTTP server with real TCP clients on loopback. */
+class HttpServerTest {
+  private static final int TIMEOUT_MS = 30_000;
+  private static final String HELLO = "Hello from eventwatcher\n";
+
+  private HttpServer server;
+
+  @BeforeEach
+  void start() throws IOException {
+    HttpServer.Config config = new HttpServer.Config();
+    config.port = 0;
+    config.maxHeaderBytes = 4096;
+    config.log = new PrintStream(OutputStream.nullOutputStream());
+    server = HttpServer.start(config);
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  /** A parsed response: status, lower-cased headers of interest, body. */
+  record Response(int status, String connection, String body) {}
+
+  /** A raw HTTP/1.1 client connection that reads responses by Content-Length. */
+  static final class Client implements AutoCloseable {
+    final Socket socket = new Socket();
+    final InputStream in;
+    final OutputStream out;
+
+    Client(int port) throws IOException {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), TIMEOUT_MS);
+      socket.setSoTimeout(TIMEOUT_MS);
+      socket.setTcpNoDelay(true);
+      in = socket.getInputStream();
+      out = socket.getOutputStream();
+    }
+
+    void send(String text) throws IOException {
+      out.write(text.getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+    }
+
+    Response read(boolean headRequest) throws IOException {
+      String head = readHead();
+      String[] lines = head.split("\r\n");
+      String[] statusLine = lines[0].split(" ", 3);
+      assertEquals("HTTP/1.1", statusLine[0], head);
+      int length = 0;
+      String connection = "";
+      for (int i = 1; i < lines.length; i++) {
+        int colon = lines[i].indexOf(':');
+        String name = lines[i].substring(0, colon).toLowerCase(Locale.ROOT);
+        String value = lines[i].substring(colon + 1).trim();
+        if (name.equals("content-length")) length = Integer.parseInt(value);
+        if (name.equals("connection")) connection = value.toLowerCase(Locale.ROOT);
+      }
+      byte[] body = headRequest ? new byte[0] : in.readNBytes(length);
+      assertEquals(headRequest ? 0 : length, body.length, "short body");
+      return new Response(Integer.parseInt(statusLine[1]), connection, new String(body, StandardCharsets.UTF_8));
+    }
+
+    Response read() throws IOException {
+      return read(false);
+    }
+
+    private String readHead() throws IOException {
+      ByteArrayOutputStream head = new ByteArrayOutputStream();
+      int state = 0; // matched bytes of \r\n\r\n
+      while (state < 4) {
+        int b = in.read();
+        if (b < 0) throw new IOException("EOF in response head: " + head);
+        head.write(b);
+        state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3)) ? state + 1 : (b == '\r' ? 1 : 0);
+      }
+      return head.toString(StandardCharsets.US_ASCII);
+    }
+
+    /** True once the server has closed the connection (EOF or reset). */
+    boolean closedByServer() throws IOException {
+      try {
+        return in.read() < 0;
+      } catch (SocketException reset) {
+        return true;
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+
+  private static final String GET = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
+
+  @Test
+  void keepAliveServesAThousandSequentialRequestsOnOneConnection() throws IOException {
+    try (Client client = new Client(server.port())) {
+      for (int i = 0; i < 1000; i++) {
+        client.send(GET);
+        Response response = client.read();
+        assertEquals(200, response.status());
+        assertEquals(HELLO, response.body());
+      }
+    }
+    assertEquals(1, server.stats().connections.get());
+  }
+
+  @Test
+  void answersHundredPipelinedRequestsSentInOneWriteInOrder() throws IOException {
+    try (Client client = new Client(server.port())) {
+      StringBuilder batch = new StringBuilder();
+      for (int i = 0; i < 100; i++) batch.append(i % 2 == 0 ? GET : "GET /missing-" + i + " HTTP/1.1\r\nHost: t\r\n\r\n");
+      client.send(batch.toString());
+      for (int i = 0; i < 100; i++) {
+        assertEquals(i % 2 == 0 ? 200 : 404, client.read().status(), "response " + i);
+      }
+    }
+  }
+
+  @Test
+  void statsReportLiveCounters() throws IOException {
+    try (Client client = new Client(server.port())) {
+      client.send(GET);
+      client.read();
+      client.send("GET /stats HTTP/1.1\r\nHost: t\r\n\r\n");
+      Response stats = client.read();
+      assertEquals(200, stats.status());
+      assertTrue(stats.body().contains("\"requests\":2"), stats.body());
+      assertTrue(stats.body().contains("\"open_connections\":1"), stats.body());
+    }
+  }
+
+  @Test
+  void unknownPathIs404AndConnectionStaysUsable() throws IOException {
+    try (Client client = new Client(server.port())) {
+      client.send("GET /nope?x=1 HTTP/1.1\r\n\r\n");
+      assertEquals(404, client.read().status());
+      client.send(GET);
+      assertEquals(200, client.read().status());
+    }
+  }
+
+  @Test
+  void malformedRequestLineIs400AndCloses() throws IOException {
+    for (String bad : new String[] {"GARBAGE\r\n\r\n", "GET noslash HTTP/1.1\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "get / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nno colon here\r\n\r\n"}) {
+      try (Client client = new Client(server.port())) {
+        client.send(bad);
+        Response response = client.read();
+        assertEquals(400, response.status(), bad);
+        assertEquals("close", response.connection(), bad);
+        assertTrue(client.closedByServer(), bad);
+      }
+    }
+  }
+
+  @Test
+  void unsupportedMethodIs405() throws IOException {
+    try (Client client = new Client(server.port())) {
+      client.send("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+      assertEquals(405, client.read().status());
+      assertTrue(client.closedByServer());
+    }
+  }
+
+  @Test
+  void oversizedHeadersAre431() throws IOException {
+    try (Client client = new Client(server.port())) {
+      client.send("GET / HTTP/1.1\r\nX-Big: " + "a".repeat(5000) + "\r\n\r\n");
+      assertEquals(431, client.read().status());
+      assertTrue(client.closedByServer());
+    }
+  }
+
+  @Test
+  void connectionCloseIsHonoured() throws IOException {
+    try (Client client = new Client(server.port())) {
+      client.send("GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+      Response response = client.read();
+      assertEquals(200, response.status());
+      assertEquals("close", response.connection());
+      assertTrue(client.closedByServer());
+    }
+    try (Client client = new Client(server.port())) {
+      client.send("GET / HTTP/1.0\r\n\r\n"); // HTTP/1.0: close unless keep-alive is asked
+      assertEquals(200, client.read().status());
+      assertTrue(client.closedByServer());
+    }
+  }
+
+  @Test
+  void headGetsHeadersWithoutBody() throws IOException {
+    try (Client client = new Client(server.port())) {
+      client.send("HEAD / HTTP/1.1\r\n\r\n");
+      assertEquals(200, client.read(true).status());
+      client.send(GET); // the next response starts right after the head: no body was sent
+      assertEquals(HELLO, client.read().body());
+    }
+  }
+
+  @Test
+  void requestSentOneByteAtATimeIsAnswered() throws IOException {
+    try (Client client = new Client(server.port())) {
+      for (byte b : (GET + GET).getBytes(StandardCharsets.US_ASCII)) {
+        client.out.write(b);
+        client.out.flush();
+      }
+      assertEquals(HELLO, client.read().body());
+      assertEquals(HELLO, client.read().body());
+    }
+  }
+
+  @Test
+  void abruptResetsDoNotDisturbTheServer() throws Exception {
+    for (int i = 0; i < 50; i++) {
+      Client client = new Client(server.port());
+      client.send(i % 2 == 0 ? "GET / HT" : GET + GET + GET); // partial, or unread responses
+      client.socket.setSoLinger(true, 0); // close sends RST
+      client.close();
+    }
+    try (Client client = new Client(server.port())) {
+      client.send(GET);
+      assertEquals(200, client.read().status());
+    }
+    long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000L;
+    while (server.stats().openConnections.get() > 0) {
+      assertTrue(System.nanoTime() < deadline, "reset connections were not closed");
+      Thread.sleep(1); // polling a counter; the bound is only for a broken server
+    }
+  }
+}
