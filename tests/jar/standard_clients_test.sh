@@ -84,9 +84,10 @@ start_server chat chat
 mkfifo "${work}/to-nc1" "${work}/to-nc2"
 nc 127.0.0.1 "${port}" < "${work}/to-nc1" > "${work}/nc1.out" &
 pids+=("$!")
+disown "$!" # the cleanup kills what is left, without job-control chatter
 nc 127.0.0.1 "${port}" < "${work}/to-nc2" > "${work}/nc2.out" &
 pids+=("$!")
-disown -a # the cleanup kills what is left without job-control chatter
+disown "$!"
 exec 3> "${work}/to-nc1" 4> "${work}/to-nc2" # hold the fifos open: nc keeps its input
 connected() { [[ "$(grep -c ' connected$' "${work}/chat.log")" -eq 2 ]]; }
 check "two nc clients connect" until_true 20 connected
