@@ -5,6 +5,9 @@
 #                           and run the demo (java -jar eventwatcher.jar demo)
 #   ./build.sh test         build and run every test suite: googletest (ctest),
 #                           JUnit under -Xcheck:jni, the jar alone on JDK 17/25
+#   ./build.sh bench [--quick]
+#                           dispatch benchmarks: C epoll, C++ core, Java, JDK
+#                           Selector (bench/results/dispatch.md)
 #   ./build.sh sanitize address|thread
 #                           run the native suite under ASan+UBSan or TSan
 #   ./build.sh help         this text
@@ -24,7 +27,7 @@ die() {
   exit 1
 }
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # googletest: Debian's libgtest-dev ships the static libraries and the CMake
 # package config that find_package(GTest) uses.
@@ -137,6 +140,7 @@ main() {
     "") cmd_default ;;
     test) cmd_test ;;
     sanitize) cmd_sanitize "${2:-}" ;;
+    bench) "${root}/bench/run-dispatch.sh" "${@:2}" ;;
     help | -h | --help) usage ;;
     *)
       usage >&2
