@@ -1,23 +1,18 @@
 package io.eventwatcher.examples;
 
-import io.eventwatcher.EventWatcher;
 import io.eventwatcher.FileDescriptors;
 import io.eventwatcher.NativeIO;
 import io.eventwatcher.WatchFlag;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A TCP broadcast chat server on one {@link EventWatcher} loop thread. Protocol: newline-delimited
+ * A TCP broadcast chat server on one {@link io.eventwatcher.EventWatcher} loop thread. Protocol: newline-delimited
  * text; every complete line a client sends goes to every other connected client, byte for byte, in
  * order.
  *
@@ -28,7 +23,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code maxPendingBytes} it is disconnected, so it never stalls the others. A line longer than
  * {@code maxLineBytes} closes its sender.
  */
-public final class ChatServer implements AutoCloseable {
+public final class ChatServer extends TcpServer {
   /** Settings; the defaults are the CLI's. */
   public static final class Config {
     /** Port to listen on; 0 picks a free one. */
@@ -57,8 +52,6 @@ public final class ChatServer implements AutoCloseable {
 
   private final Config config;
   private final Stats stats = new Stats();
-  private final EventWatcher watcher;
-  private final ServerSocketChannel listener;
   // Loop thread only:
   private final List<Client> clients = new ArrayList<>();
   private boolean clientsLeft; // some entries of `clients` are closed
@@ -66,10 +59,9 @@ public final class ChatServer implements AutoCloseable {
   private final Runnable flushTask = this::flushAll;
   private boolean flushScheduled;
 
-  private ChatServer(Config config, EventWatcher watcher, ServerSocketChannel listener) {
+  private ChatServer(Config config) throws IOException {
+    super(config.host, config.port, 128, "chat-loop");
     this.config = config;
-    this.watcher = watcher;
-    this.listener = listener;
   }
 
   /**
@@ -78,25 +70,9 @@ public final class ChatServer implements AutoCloseable {
    * @throws IOException if the port cannot be bound (java.net.BindException when in use)
    */
   public static ChatServer start(Config config) throws IOException {
-    ServerSocketChannel listener = ServerSocketChannel.open();
-    EventWatcher watcher = null;
-    try {
-      listener.bind(new InetSocketAddress(config.host, config.port));
-      listener.configureBlocking(false);
-      watcher = EventWatcher.builder().threadName("chat-loop").build();
-      ChatServer server = new ChatServer(config, watcher, listener);
-      watcher.watch(listener, WatchFlag.READ, fd -> server.acceptAll());
-      return server;
-    } catch (IOException | RuntimeException e) {
-      if (watcher != null) watcher.close();
-      listener.close();
-      throw e;
-    }
-  }
-
-  /** The bound port. Any thread. */
-  public int port() throws IOException {
-    return ((InetSocketAddress) listener.getLocalAddress()).getPort();
+    ChatServer server = new ChatServer(config);
+    server.listen();
+    return server;
   }
 
   /** The live counters. Any thread. */
@@ -104,48 +80,21 @@ public final class ChatServer implements AutoCloseable {
     return stats;
   }
 
-  /**
-   * Stops accepting, disconnects every client and ends the loop thread. Idempotent; any thread
-   * but the loop's.
-   */
-  @Override
-  public void close() {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    try {
-      watcher.runInEventWatcherLoop(
-          () -> {
-            try {
-              watcher.unwatch(listener, WatchFlag.READ);
-              listener.close();
-            } catch (IOException e) {
-              log("closing the listener: " + e.getMessage());
-            }
-            for (Client client : new ArrayList<>(clients)) disconnect(client, "server shutting down");
-            done.complete(null);
-          });
-      done.join();
-    } catch (IllegalStateException alreadyClosed) {
-      // closed before
-    }
-    watcher.close();
-  }
-
   // ---- loop thread ----
 
-  private void acceptAll() throws IOException {
+  @Override
+  protected void accepted(SocketChannel channel) throws IOException {
     purgeClosed();
-    // The listener is level-triggered: one call could take one connection and come back next
-    // turn, but taking the whole backlog now saves turns under a connection burst.
-    SocketChannel channel;
-    while ((channel = listener.accept()) != null) {
-      channel.configureBlocking(false);
-      channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      Client client = new Client(channel);
-      clients.add(client);
-      stats.connections.incrementAndGet();
-      log("client " + client.name + " connected");
-      watcher.watch(client.fd, WatchFlag.READ, fd -> onReadable(client));
-    }
+    Client client = new Client(channel);
+    watcher.watch(client.fd, WatchFlag.READ, fd -> onReadable(client));
+    clients.add(client);
+    stats.connections.incrementAndGet();
+    log("client " + client.name + " connected");
+  }
+
+  @Override
+  protected void closeConnections() {
+    for (Client client : new ArrayList<>(clients)) disconnect(client, "server shutting down");
   }
 
   private void onReadable(Client client) {
@@ -253,10 +202,7 @@ public final class ChatServer implements AutoCloseable {
     clientsLeft = true;
     stats.disconnections.incrementAndGet();
     try {
-      // Unwatch before close: once closed, the fd number can be reused by the next accept.
-      watcher.unwatch(client.fd, WatchFlag.READ);
-      watcher.unwatch(client.fd, WatchFlag.WRITE);
-      client.channel.close();
+      release(client.fd, client.channel);
     } catch (IOException e) {
       reason += " (and closing failed: " + e.getMessage() + ")";
     }
@@ -275,7 +221,8 @@ public final class ChatServer implements AutoCloseable {
     }
   }
 
-  private void log(String message) {
+  @Override
+  protected void log(String message) {
     if (config.log != null) config.log.println("[chat] " + message);
   }
 

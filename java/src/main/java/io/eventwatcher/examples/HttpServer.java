@@ -1,15 +1,11 @@
 package io.eventwatcher.examples;
 
-import io.eventwatcher.EventWatcher;
 import io.eventwatcher.FileDescriptors;
 import io.eventwatcher.NativeIO;
 import io.eventwatcher.WatchFlag;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
@@ -17,11 +13,10 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A small HTTP/1.1 server on one {@link EventWatcher} loop thread: keep-alive, pipelining, {@code
+ * A small HTTP/1.1 server on one {@link io.eventwatcher.EventWatcher} loop thread: keep-alive, pipelining, {@code
  * GET /} (a short text), {@code GET /stats} (live counters as JSON), 404 for other paths, 400 for a
  * malformed request, 405 for methods other than GET and HEAD, 431 for a header block over the
  * limit; {@code Connection: close} honoured. Requests with a body are refused (400).
@@ -31,7 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * Pipelining falls out of the structure: every complete request head in the buffer is answered, in
  * order, into the connection's {@link Outbound} buffer, which is flushed once.
  */
-public final class HttpServer implements AutoCloseable {
+public final class HttpServer extends TcpServer {
   /** Settings; the defaults are the CLI's. */
   public static final class Config {
     /** Port to listen on; 0 picks a free one. */
@@ -59,15 +54,12 @@ public final class HttpServer implements AutoCloseable {
 
   private final Config config;
   private final Stats stats = new Stats();
-  private final EventWatcher watcher;
-  private final ServerSocketChannel listener;
   private final List<Connection> connections = new ArrayList<>(); // loop thread only
   private final ResponseCache responses = new ResponseCache(); // loop thread only
 
-  private HttpServer(Config config, EventWatcher watcher, ServerSocketChannel listener) {
+  private HttpServer(Config config) throws IOException {
+    super(config.host, config.port, 1024, "http-loop");
     this.config = config;
-    this.watcher = watcher;
-    this.listener = listener;
   }
 
   /**
@@ -76,25 +68,9 @@ public final class HttpServer implements AutoCloseable {
    * @throws IOException if the port cannot be bound (java.net.BindException when in use)
    */
   public static HttpServer start(Config config) throws IOException {
-    ServerSocketChannel listener = ServerSocketChannel.open();
-    EventWatcher watcher = null;
-    try {
-      listener.bind(new InetSocketAddress(config.host, config.port), 1024);
-      listener.configureBlocking(false);
-      watcher = EventWatcher.builder().threadName("http-loop").build();
-      HttpServer server = new HttpServer(config, watcher, listener);
-      watcher.watch(listener, WatchFlag.READ, fd -> server.acceptAll());
-      return server;
-    } catch (IOException | RuntimeException e) {
-      if (watcher != null) watcher.close();
-      listener.close();
-      throw e;
-    }
-  }
-
-  /** The bound port. Any thread. */
-  public int port() throws IOException {
-    return ((InetSocketAddress) listener.getLocalAddress()).getPort();
+    HttpServer server = new HttpServer(config);
+    server.listen();
+    return server;
   }
 
   /** The live counters. Any thread. */
@@ -102,42 +78,20 @@ public final class HttpServer implements AutoCloseable {
     return stats;
   }
 
-  /** Stops accepting, closes every connection and ends the loop thread. Idempotent; any thread but the loop's. */
-  @Override
-  public void close() {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    try {
-      watcher.runInEventWatcherLoop(
-          () -> {
-            try {
-              watcher.unwatch(listener, WatchFlag.READ);
-              listener.close();
-            } catch (IOException e) {
-              log("closing the listener: " + e.getMessage());
-            }
-            for (Connection connection : new ArrayList<>(connections)) close(connection);
-            done.complete(null);
-          });
-      done.join();
-    } catch (IllegalStateException alreadyClosed) {
-      // closed before
-    }
-    watcher.close();
-  }
-
   // ---- loop thread ----
 
-  private void acceptAll() throws IOException {
-    SocketChannel channel;
-    while ((channel = listener.accept()) != null) {
-      channel.configureBlocking(false);
-      channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      Connection connection = new Connection(channel);
-      connections.add(connection);
-      stats.connections.incrementAndGet();
-      stats.openConnections.incrementAndGet();
-      watcher.watch(connection.fd, WatchFlag.READ, fd -> onReadable(connection));
-    }
+  @Override
+  protected void accepted(SocketChannel channel) throws IOException {
+    Connection connection = new Connection(channel);
+    watcher.watch(connection.fd, WatchFlag.READ, fd -> onReadable(connection));
+    connections.add(connection);
+    stats.connections.incrementAndGet();
+    stats.openConnections.incrementAndGet();
+  }
+
+  @Override
+  protected void closeConnections() {
+    for (Connection connection : new ArrayList<>(connections)) close(connection);
   }
 
   private void onReadable(Connection connection) {
@@ -256,16 +210,14 @@ public final class HttpServer implements AutoCloseable {
     connections.remove(connection);
     stats.openConnections.decrementAndGet();
     try {
-      // Unwatch before close: the fd number may be reused by the very next accept.
-      watcher.unwatch(connection.fd, WatchFlag.READ);
-      watcher.unwatch(connection.fd, WatchFlag.WRITE);
-      connection.channel.close();
+      release(connection.fd, connection.channel);
     } catch (IOException e) {
       log("closing connection " + connection.fd + ": " + e.getMessage());
     }
   }
 
-  private void log(String message) {
+  @Override
+  protected void log(String message) {
     if (config.log != null) config.log.println("[http] " + message);
   }
 
