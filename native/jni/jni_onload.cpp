@@ -15,7 +15,6 @@ void throw_new(JNIEnv* env, jclass type, const char* message) noexcept {
 namespace {
 
 constexpr const char* kNativeClass = "io/eventwatcher/internal/Native";
-constexpr const char* kReactorClass = "io/eventwatcher/internal/Reactor";
 
 jclass global_class(JNIEnv* env, const char* name) {
   jclass local = env->FindClass(name);
@@ -57,12 +56,6 @@ bool load(JNIEnv* env) {
     if (refs.sel_ch_impl != nullptr) env->DeleteGlobalRef(refs.sel_ch_impl);
     refs.sel_ch_impl = nullptr;
   }
-
-  jclass reactor = env->FindClass(kReactorClass);
-  if (reactor == nullptr) return false;
-  refs.reactor_on_turn = env->GetMethodID(reactor, "onTurn", "(I)V");
-  env->DeleteLocalRef(reactor);
-  if (refs.reactor_on_turn == nullptr) return false;
 
   jclass native = env->FindClass(kNativeClass);
   if (native == nullptr) return false;

@@ -1,7 +1,5 @@
 #include "watcher_bridge.hpp"
 
-#include "jni_refs.hpp"
-
 #include <cerrno>
 #include <new>
 #include <stdexcept>
@@ -48,24 +46,16 @@ WatcherBridge::WatcherBridge(int max_events, std::int32_t* batch)
   Options options;
   options.max_events = max_events;
   options.start_thread = false;
-  options.after_dispatch = [this] { after_dispatch(); };
   watcher_ = std::make_unique<EventWatcher>(std::move(options));
 }
 
-void WatcherBridge::run(JNIEnv* env, jobject reactor) {
-  env_ = env;
-  reactor_ = reactor;
-  watcher_->run();
-  env_ = nullptr;
-  reactor_ = nullptr;
+void WatcherBridge::begin() {
+  driver_ = std::make_unique<EventWatcher::Driver>(*watcher_);
 }
 
-void WatcherBridge::after_dispatch() noexcept {
-  const int count = recorded_;
+int WatcherBridge::turn() {
   recorded_ = 0;
-  if (env_->ExceptionCheck()) return;  // an earlier upcall failed; run() is ending
-  env_->CallVoidMethod(reactor_, refs.reactor_on_turn, static_cast<jint>(count));
-  if (env_->ExceptionCheck()) watcher_->stop();  // leave the exception for run()'s caller
+  return driver_->turn() ? recorded_ : -1;
 }
 
 int WatcherBridge::watch(int fd, WatchFlag flag) noexcept {
@@ -83,8 +73,9 @@ int WatcherBridge::unwatch_all() noexcept {
 }
 
 void WatcherBridge::wake() {
-  // An empty task: the loop polls, runs its after_dispatch hook (where Java
-  // drains its own task queue) and goes back to waiting.
+  // An empty task: the blocked loop wakes (or, from the loop thread, its next
+  // turn polls instead of blocking), turn() returns, and Java drains its own
+  // task queue.
   watcher_->runInEventWatcherLoop([] {});
 }
 

@@ -49,16 +49,30 @@ jlong create(JNIEnv* env, jclass, jint max_events, jobject batch) {
   return 0;
 }
 
-// void run(long handle, Reactor reactor): returns when stopped, or with the
-// exception of a failed upcall pending.
-void run(JNIEnv* env, jclass, jlong handle, jobject reactor) {
+// void begin(long handle): the calling thread becomes the loop thread.
+void begin(JNIEnv* env, jclass, jlong handle) {
   try {
-    bridge(handle)->run(env, reactor);
+    bridge(handle)->begin();
+  } catch (const std::exception& error) {
+    throw_new(env, refs.illegal_state, error.what());
+  }
+}
+
+// int turn(long handle): runs one loop turn; returns the batch size, or -1
+// once stopped. Throws IOException if epoll_wait fails.
+jint turn(JNIEnv* env, jclass, jlong handle) {
+  try {
+    return bridge(handle)->turn();
   } catch (const std::system_error& error) {
     throw_new(env, refs.io_exception, error.what());
   } catch (const std::exception& error) {
     throw_new(env, refs.illegal_state, error.what());
   }
+  return -1;
+}
+
+void end(JNIEnv*, jclass, jlong handle) {
+  bridge(handle)->end();
 }
 
 jint watch(JNIEnv*, jclass, jlong handle, jint fd, jint flag) {
@@ -99,8 +113,9 @@ jint live_watchers(JNIEnv*, jclass) {
 const JNINativeMethod kWatcherNatives[] = {
     {const_cast<char*>("create"), const_cast<char*>("(ILjava/nio/ByteBuffer;)J"),
      reinterpret_cast<void*>(create)},
-    {const_cast<char*>("run"), const_cast<char*>("(JLio/eventwatcher/internal/Reactor;)V"),
-     reinterpret_cast<void*>(run)},
+    {const_cast<char*>("begin"), const_cast<char*>("(J)V"), reinterpret_cast<void*>(begin)},
+    {const_cast<char*>("turn"), const_cast<char*>("(J)I"), reinterpret_cast<void*>(turn)},
+    {const_cast<char*>("end"), const_cast<char*>("(J)V"), reinterpret_cast<void*>(end)},
     {const_cast<char*>("watch"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(watch)},
     {const_cast<char*>("unwatch"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(unwatch)},
     {const_cast<char*>("unwatchAll"), const_cast<char*>("(J)I"),

@@ -72,4 +72,17 @@ void EventWatcher::stop() noexcept {
   loop_->stop();
 }
 
+EventWatcher::Driver::Driver(EventWatcher& watcher) : loop_(*watcher.loop_) {
+  loop_.check_caller_owned();
+  loop_.enter();
+}
+
+EventWatcher::Driver::~Driver() {
+  loop_.leave();
+}
+
+bool EventWatcher::Driver::turn() {
+  return loop_.step();
+}
+
 }  // namespace eventwatcher

@@ -109,10 +109,14 @@ bool Loop::in_loop() const noexcept {
 }
 
 void Loop::run() {
-  if (options_.start_thread) {
-    throw std::logic_error("EventWatcher::run: this watcher runs its own loop thread");
-  }
+  check_caller_owned();
   run_loop();
+}
+
+void Loop::check_caller_owned() const {
+  if (options_.start_thread) {
+    throw std::logic_error("EventWatcher: this watcher runs its own loop thread");
+  }
 }
 
 void Loop::stop() noexcept {
@@ -146,18 +150,33 @@ void Loop::execute(const std::function<void()>& operation) {
 }
 
 void Loop::run_loop() {
-  if (running_.exchange(true, std::memory_order_acq_rel)) {
-    throw std::logic_error("EventWatcher::run: the loop is already running");
+  enter();
+  try {
+    while (step()) {
+    }
+  } catch (...) {
+    leave();
+    throw;
   }
-  std::unique_lock owner(owner_mutex_);
+  leave();
+}
+
+void Loop::enter() {
+  if (running_.exchange(true, std::memory_order_acq_rel)) {
+    throw std::logic_error("EventWatcher: the loop is already running");
+  }
+  owner_lock_ = std::unique_lock(owner_mutex_);
   loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
   tasks_.set_open(true);
-  std::exception_ptr failure;
-  try {
-    while (!stop_requested_.load(std::memory_order_acquire)) turn();
-  } catch (...) {
-    failure = std::current_exception();
-  }
+}
+
+bool Loop::step() {
+  if (stop_requested_.load(std::memory_order_acquire)) return false;
+  turn();
+  return true;
+}
+
+void Loop::leave() noexcept {
   // Closing first means no waiting caller's task can slip in after the final
   // drain; draining until empty runs tasks that tasks queued, too.
   tasks_.set_open(false);
@@ -169,8 +188,7 @@ void Loop::run_loop() {
   running_.store(false, std::memory_order_release);
   // Last touch of *this: a destructor waiting for this run() may free the
   // loop as soon as the owner mutex is released.
-  owner.unlock();
-  if (failure) std::rethrow_exception(failure);
+  owner_lock_.unlock();
 }
 
 void Loop::turn() {
@@ -180,13 +198,6 @@ void Loop::turn() {
   const int count = epoll_.wait(events_.data(), options_.max_events, timeout);
   if (registry_.dispatch(events_.data(), count)) wakeup_.drain();
   if (wakeup_.consume()) run_tasks();
-  if (options_.after_dispatch) {
-    try {
-      options_.after_dispatch();
-    } catch (...) {
-      report_error(options_.error_handler, std::current_exception(), -1);
-    }
-  }
 }
 
 bool Loop::run_tasks() noexcept {

@@ -20,10 +20,10 @@ namespace eventwatcher::detail {
 ///
 /// Ownership of the registry. Exactly one thread at a time may touch the
 /// registry: the loop thread while run() is active, otherwise whichever
-/// caller holds `owner_mutex_`. run() holds `owner_mutex_` for its whole
-/// duration, so a caller on another thread that fails to take it hands its
-/// operation to the loop as a task (try_push, accepted only while the loop
-/// will still drain) and waits for it. Dispatch itself never locks.
+/// caller holds `owner_mutex_`. run() (between enter() and leave()) holds
+/// `owner_mutex_` for its whole duration, so a caller on another thread that fails to take it hands
+/// its operation to the loop as a task (try_push, accepted only while the loop will still drain)
+/// and waits for it. Dispatch itself never locks.
 ///
 /// The public methods document the contract; see event_watcher.hpp.
 class Loop {
@@ -41,6 +41,17 @@ class Loop {
   void run();
   void stop() noexcept;
 
+  // The three parts of run(), also driven one turn at a time by
+  // EventWatcher::Driver. enter() makes the calling thread the loop thread
+  // (throws std::logic_error if a loop runs); step() runs one turn unless a
+  // stop was requested (returns false then); leave() runs the queued tasks
+  // and gives the loop up.
+  void enter();
+  bool step();
+  void leave() noexcept;
+  /// Throws std::logic_error unless start_thread is false.
+  void check_caller_owned() const;
+
  private:
   void run_loop();
   void turn();
@@ -56,7 +67,8 @@ class Loop {
   std::vector<WatchCallback> running_tasks_;  // loop thread; reused, so no allocation per turn
 
   std::mutex owner_mutex_;
-  std::atomic<bool> running_{false};  // a run() is active (guards against two)
+  std::unique_lock<std::mutex> owner_lock_;  // held between enter() and leave(), by the loop thread
+  std::atomic<bool> running_{false};         // a run() is active (guards against two)
   std::atomic<bool> stop_requested_{false};
   std::atomic<std::thread::id> loop_thread_{};
   std::thread thread_;  // last member: started once everything above exists

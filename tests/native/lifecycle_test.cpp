@@ -151,38 +151,57 @@ TEST(CallerOwnedLoop, NestedRunIsALogicError) {
   EXPECT_TRUE(threw);
 }
 
-TEST(AfterDispatchHook, RunsAtTheEndOfEachTurnAndWorkItPostsIsNotStranded) {
-  Options options;
-  options.start_thread = false;
-  std::string order;  // loop thread only
-  EventWatcher* self = nullptr;
-  std::atomic<bool> hook_off_loop{false};
-  bool posted_from_hook = false;
-  options.after_dispatch = [&] {
-    if (!self->inEventWatcherLoop()) hook_off_loop = true;
-    order += 'h';
-    if (order.find('t') != std::string::npos && !posted_from_hook) {
-      posted_from_hook = true;  // must run in a following turn, not wait for an event
-      self->runInEventWatcherLoop([&] {
-        order += 'x';
-        self->stop();
-      });
-    }
-  };
-  EventWatcher watcher(options);
-  self = &watcher;
+TEST(Driver, RunsTheLoopOneTurnPerCallOnTheCallingThread) {
+  EventWatcher watcher(caller_owned());
   Pipe pipe;
   pipe.fill();
-  watcher.watch(pipe.r(), WatchFlag::Read, [&](int fd) {
-    order += 'c';
-    watcher.unwatch(fd, WatchFlag::Read);
-    watcher.runInEventWatcherLoop([&] { order += 't'; });
-  });
-  auto ran = std::async(std::launch::async, [&] { watcher.run(); });
-  ASSERT_TRUE(ready(ran)) << "work posted from the hook was stranded";
-  EXPECT_FALSE(hook_off_loop);
-  EXPECT_EQ(order.substr(0, 3), "cth");  // callback, its task, then the hook
-  EXPECT_NE(order.find('x'), std::string::npos);
+  int calls = 0;  // this thread only: it is the loop thread
+  watcher.watch(pipe.r(), WatchFlag::Read, [&](int) { ++calls; });
+  {
+    EventWatcher::Driver driver(watcher);
+    EXPECT_TRUE(watcher.inEventWatcherLoop());
+    for (int turn = 1; turn <= 5; ++turn) {
+      ASSERT_TRUE(driver.turn());
+      EXPECT_EQ(calls, turn) << "level-triggered: one call per turn";
+    }
+    watcher.unwatch(pipe.r(), WatchFlag::Read);  // the caller's own work, between turns
+  }
+  EXPECT_FALSE(watcher.inEventWatcherLoop());
+}
+
+TEST(Driver, WorkSubmittedBetweenTurnsIsPickedUpByTheNextTurn) {
+  EventWatcher watcher(caller_owned());
+  EventWatcher::Driver driver(watcher);
+  bool ran = false;
+  // As the JNI bridge does: between turns, on the loop thread, ask for a turn
+  // that does not block. A blocked epoll_wait here would hang the test.
+  watcher.runInEventWatcherLoop([&] { ran = true; });
+  ASSERT_TRUE(driver.turn());
+  EXPECT_TRUE(ran);
+}
+
+TEST(Driver, TurnReturnsFalseOnceStopped) {
+  EventWatcher watcher(caller_owned());
+  bool ran_at_release = false;
+  {
+    EventWatcher::Driver driver(watcher);
+    watcher.runInEventWatcherLoop([&] { watcher.stop(); });
+    EXPECT_TRUE(driver.turn());  // runs the task, which stops the loop
+    EXPECT_FALSE(driver.turn());
+    watcher.runInEventWatcherLoop([&] { ran_at_release = true; });
+  }
+  EXPECT_TRUE(ran_at_release) << "tasks still queued run when the driver is destroyed";
+  EventWatcher::Driver again(watcher);  // the stop request was consumed
+  watcher.runInEventWatcherLoop([] {});
+  EXPECT_TRUE(again.turn());
+}
+
+TEST(Driver, RefusesAWatcherWithItsOwnThreadOrARunningLoop) {
+  EventWatcher own_thread;
+  EXPECT_THROW(EventWatcher::Driver{own_thread}, std::logic_error);
+  EventWatcher watcher(caller_owned());
+  EventWatcher::Driver driver(watcher);
+  EXPECT_THROW(EventWatcher::Driver{watcher}, std::logic_error);
 }
 
 }  // namespace

@@ -128,9 +128,42 @@ class EVENTWATCHER_API EventWatcher {
   /// retried transparently).
   void run();
 
+  /// Runs the loop one turn per call on the calling thread, for callers that
+  /// do work of their own between turns; with start_thread == false only.
+  /// The JNI bridge uses it: each turn records a batch, then Java dispatches
+  /// it, with one downcall per turn and no upcall. Equivalent to run():
+  ///
+  ///     EventWatcher::Driver driver(watcher);
+  ///     while (driver.turn()) { /* the caller's own work, on the loop thread */ }
+  ///
+  /// Construction makes the calling thread the loop thread (inEventWatcherLoop()
+  /// is true on it until destruction); destruction does what run() does before
+  /// it returns: runs the tasks still queued and gives the loop up. Create,
+  /// use and destroy it on one thread.
+  class EVENTWATCHER_API Driver {
+   public:
+    /// Takes the loop. Throws std::logic_error if the watcher started its own
+    /// thread or a loop is already running.
+    explicit Driver(EventWatcher& watcher);
+    /// Runs the queued tasks and releases the loop. Never throws.
+    ~Driver();
+    Driver(const Driver&) = delete;
+    Driver& operator=(const Driver&) = delete;
+
+    /// Runs one turn (wait, dispatch the batch, run queued tasks), unless
+    /// stop() was requested: then it runs nothing and returns false (the stop
+    /// request is consumed when the Driver is destroyed). Throws
+    /// std::system_error if epoll_wait fails other than with EINTR.
+    bool turn();
+
+   private:
+    detail::Loop& loop_;
+  };
+
   /// Asks the loop to return from run() after the current batch and the tasks
   /// queued at that point. Any thread, including callbacks; does not wait.
-  /// The request is kept until run() honours it. Never throws.
+  /// The request is kept until run() honours it (or Driver::turn() returns
+  /// false). Never throws.
   void stop() noexcept;
 
  private:

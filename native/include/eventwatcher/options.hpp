@@ -38,15 +38,6 @@ struct Options {
   /// thread it owns with run() and ends it with stop().
   bool start_thread = true;
 
-  /// Called on the loop thread at the end of every loop turn: after the batch
-  /// has been dispatched (also a batch with no ready fd, such as a wakeup) and
-  /// the queued tasks have run. Work it submits with runInEventWatcherLoop
-  /// makes the next turn poll instead of block, and runs in that turn. For
-  /// bindings that deliver the callbacks of a batch together: the JNI bridge
-  /// records events in its callbacks and hands them to Java here. May call any
-  /// EventWatcher method. Exceptions go to error_handler (fd -1).
-  std::function<void()> after_dispatch;
-
   /// Name of the started thread (Linux keeps the first 15 characters).
   std::string thread_name = "eventwatcher";
 };

@@ -20,7 +20,11 @@ public final class Native {
 
   static native long create(int maxEvents, ByteBuffer batch) throws java.io.IOException;
 
-  static native void run(long handle, Reactor reactor) throws java.io.IOException;
+  static native void begin(long handle);
+
+  static native int turn(long handle) throws java.io.IOException;
+
+  static native void end(long handle);
 
   static native int watch(long handle, int fd, int flag);
 

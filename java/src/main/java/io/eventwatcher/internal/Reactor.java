@@ -25,14 +25,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the loop thread, so dispatch takes no lock. Other threads change the table by submitting a task
  * and waiting for it ({@link #call}), exactly as the native core does.
  *
- * <p>Dispatch. Native code records each ready (fd, flag) of a batch in {@code batch} and calls
- * {@link #onTurn(int)} once per loop turn. Lookups index arrays by fd: no hashing, no boxing, no
+ * <p>Dispatch. The loop thread runs the native loop one turn per downcall ({@code Native.turn});
+ * native code records each ready (fd, flag) of the turn in {@code batch}, then {@link #onTurn(int)}
+ * dispatches them. Lookups index arrays by fd: no hashing, no boxing, no
  * allocation. A registration made during turn N has {@code sinceTurn == N} and ignores the events
  * of that turn, which were fetched before it existed; a replaced or removed registration is no
  * longer in the table, so events already fetched for it are dropped.
  *
- * <p>Lifetime. The native handle lives exactly as long as the loop thread: the thread creates
- * nothing but frees the handle when {@code Native.run} returns. Other threads touch the handle
+ * <p>Lifetime. The native handle lives exactly as long as the loop thread: the thread frees it
+ * once its turns have ended. Other threads touch the handle
  * only inside the {@link HandleGuard} (to wake or stop the loop), which the loop thread closes
  * before freeing it, so no call order can reach freed memory.
  */
@@ -93,7 +94,14 @@ public final class Reactor {
   private void loop() {
     Throwable failure = null;
     try {
-      Native.run(handle, this);
+      Native.begin(handle);
+      try {
+        // One downcall per turn: the native side waits, records the ready (fd, flag) pairs in
+        // `batch`, runs its own tasks, and returns how many it recorded (-1 once stopped).
+        for (int count; (count = Native.turn(handle)) >= 0; ) onTurn(count);
+      } finally {
+        Native.end(handle);
+      }
     } catch (Throwable e) {
       failure = e;
     }
@@ -105,9 +113,8 @@ public final class Reactor {
     if (failure != null) report(-1, failure);
   }
 
-  /** Native upcall, once per loop turn, on the loop thread. Never throws. */
-  @SuppressWarnings("unused") // called from native code
-  void onTurn(int count) {
+  /** Dispatches the batch of one turn, then runs queued tasks. Loop thread; never throws. */
+  private void onTurn(int count) {
     final long current = ++turn;
     inTurn = true;
     try {
