@@ -165,7 +165,7 @@ void Loop::enter() {
   if (running_.exchange(true, std::memory_order_acq_rel)) {
     throw std::logic_error("EventWatcher: the loop is already running");
   }
-  owner_lock_ = std::unique_lock(owner_mutex_);
+  owner_mutex_.lock();  // released by leave(), which may run in another call
   loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
   tasks_.set_open(true);
 }
@@ -188,7 +188,7 @@ void Loop::leave() noexcept {
   running_.store(false, std::memory_order_release);
   // Last touch of *this: a destructor waiting for this run() may free the
   // loop as soon as the owner mutex is released.
-  owner_lock_.unlock();
+  owner_mutex_.unlock();
 }
 
 void Loop::turn() {

@@ -66,9 +66,11 @@ class Loop {
   std::vector<epoll_event> events_;
   std::vector<WatchCallback> running_tasks_;  // loop thread; reused, so no allocation per turn
 
+  // Held by the loop thread from enter() to leave(). Locked and unlocked by
+  // hand, not by a unique_lock member: leave()'s unlock must be its very last
+  // touch of *this (a waiting destructor frees the loop right after).
   std::mutex owner_mutex_;
-  std::unique_lock<std::mutex> owner_lock_;  // held between enter() and leave(), by the loop thread
-  std::atomic<bool> running_{false};         // a run() is active (guards against two)
+  std::atomic<bool> running_{false};  // a run() is active (guards against two)
   std::atomic<bool> stop_requested_{false};
   std::atomic<std::thread::id> loop_thread_{};
   std::thread thread_;  // last member: started once everything above exists
