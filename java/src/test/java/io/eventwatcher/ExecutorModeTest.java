@@ -44,6 +44,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Executor mode: callbacks run on the builder's executor, one call per (fd, flag) at a time, the
@@ -482,6 +483,122 @@ class ExecutorModeTest {
       assertEquals(0, running.get(), "a call was running when unwatch returned");
     } finally {
       virtual.shutdownNow();
+    }
+  }
+
+  /** A single-thread executor: a hand-off queued behind a running callback cannot start. */
+  private static ExecutorService singleThread() {
+    return Executors.newSingleThreadExecutor(
+        runnable -> {
+          Thread thread = new Thread(runnable, "ew-single-" + POOL_THREAD.incrementAndGet());
+          thread.setDaemon(true);
+          return thread;
+        });
+  }
+
+  @Test
+  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a deadlock fails, not hangs
+  void callbackUnwatchingACallQueuedBehindItDoesNotDeadlock() throws Exception {
+    ExecutorService single = singleThread();
+    try (EventWatcher watcher = watcherOn(single)) {
+      int first = alwaysReadable();
+      int second = alwaysReadable();
+      AtomicInteger secondCalls = new AtomicInteger();
+      CompletableFuture<Void> unwatched = new CompletableFuture<>();
+      WatchCallback unwatchTheOther =
+          fd -> {
+            int other = fd == first ? second : first;
+            // The other fd's call is queued behind this one on the single thread: waiting for
+            // it would deadlock; it must be dropped instead.
+            watcher.unwatch(other, WatchFlag.READ);
+            watcher.unwatch(fd, WatchFlag.READ);
+            unwatched.complete(null);
+          };
+      onLoop(
+          watcher,
+          () -> {
+            watcher.watch(first, WatchFlag.READ, unwatchTheOther);
+            watcher.watch(second, WatchFlag.READ, fd -> {
+              secondCalls.incrementAndGet();
+              unwatchTheOther.run(fd);
+            });
+          });
+      await(unwatched, "the first callback's unwatch of a queued call");
+      flushTurns(watcher);
+      sync(watcher);
+      assertTrue(secondCalls.get() <= 1, "a retired call ran");
+    } finally {
+      single.shutdownNow();
+    }
+  }
+
+  @Test
+  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a deadlock fails, not hangs
+  void closeFromACallbackWithACallQueuedBehindItDoesNotDeadlock() throws Exception {
+    ExecutorService single = singleThread();
+    try {
+      EventWatcher watcher = watcherOn(single);
+      int first = alwaysReadable();
+      int second = alwaysReadable();
+      AtomicInteger calls = new AtomicInteger();
+      CompletableFuture<Void> closed = new CompletableFuture<>();
+      WatchCallback closeIt =
+          fd -> {
+            if (calls.incrementAndGet() == 1) {
+              watcher.close(); // the other call is queued behind this one
+              closed.complete(null);
+            }
+          };
+      onLoop(
+          watcher,
+          () -> {
+            watcher.watch(first, WatchFlag.READ, closeIt);
+            watcher.watch(second, WatchFlag.READ, closeIt);
+          });
+      await(closed, "close() from a callback with a call queued behind it");
+      CompletableFuture<Void> drained = new CompletableFuture<>();
+      single.execute(() -> drained.complete(null));
+      await(drained, "the executor to drain");
+      assertEquals(1, calls.get(), "a call queued before close ran after it");
+    } finally {
+      single.shutdownNow();
+    }
+  }
+
+  @Test
+  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a deadlock fails, not hangs
+  void replacementDoesNotRunWhileTheReplacedCallIsRunning() throws Exception {
+    try (EventWatcher watcher = watcherOn(pool)) {
+      int fd = alwaysReadable();
+      AtomicInteger running = new AtomicInteger();
+      AtomicInteger overlaps = new AtomicInteger();
+      AtomicInteger replacementCalls = new AtomicInteger();
+      CountDownLatch replaced = new CountDownLatch(1);
+      WatchCallback replacement =
+          ignored -> {
+            if (running.incrementAndGet() > 1) overlaps.incrementAndGet();
+            replacementCalls.incrementAndGet();
+            running.decrementAndGet();
+          };
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            if (running.incrementAndGet() > 1) overlaps.incrementAndGet();
+            try {
+              // Hand the fd to the next handler, then keep running a while: the replacement
+              // must wait for this call to return.
+              watcher.watch(fd, WatchFlag.READ, replacement);
+              replaced.countDown();
+              idleWindow();
+            } finally {
+              running.decrementAndGet();
+            }
+          });
+      await(replaced, "the callback to replace itself");
+      eventually(() -> replacementCalls.get() >= 3, "the replacement to be called");
+      watcher.unwatch(fd, WatchFlag.READ);
+      assertEquals(0, overlaps.get(), "the replacement ran while the replaced call was running");
     }
   }
 }

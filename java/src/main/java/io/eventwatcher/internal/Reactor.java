@@ -56,7 +56,7 @@ public final class Reactor {
   /** True from a submission until the loop starts draining; only its false->true edge wakes. */
   private final AtomicBoolean tasksPending = new AtomicBoolean();
   private final AtomicBoolean closeRequested = new AtomicBoolean();
-  private final AtomicInteger callbacksInFlight = new AtomicInteger();
+  private final AtomicInteger callbacksRunning = new AtomicInteger(); // executor calls started, not ended
   private final Object callbacksIdle = new Object();
   /** Executor callbacks of this reactor blocked in {@link #close()}; guarded by callbacksIdle. */
   private int callbacksClosing;
@@ -64,6 +64,11 @@ public final class Reactor {
   // Loop thread only.
   private Registration[] reads = new Registration[INITIAL_TABLE_SIZE];
   private Registration[] writes = new Registration[INITIAL_TABLE_SIZE];
+  // Executor mode: the registration of each (fd, flag) whose call is in flight, current or not.
+  // While one is, that (fd, flag) stays suspended, even for a registration made meanwhile, so two
+  // calls for one (fd, flag) never overlap.
+  private Registration[] flyingReads = new Registration[INITIAL_TABLE_SIZE];
+  private Registration[] flyingWrites = new Registration[INITIAL_TABLE_SIZE];
   private long turn;
   private boolean inTurn;
 
@@ -106,6 +111,11 @@ public final class Reactor {
       failure = e;
     }
     closeRequested.set(true);
+    for (Registration[] table : new Registration[][] {reads, writes}) {
+      for (Registration registration : table) {
+        if (registration != null) registration.retire(); // executor calls not started never start
+      }
+    }
     guard.close(); // from here on no other thread touches the handle
     Runnable task;
     while ((task = tasks.poll()) != null) runTask(task); // submitted before close: they run
@@ -154,36 +164,55 @@ public final class Reactor {
     int result = Native.unwatch(handle, registration.fd, registration.flag);
     if (result < 0) report(registration.fd, Errors.errno(operation("suspend", registration), registration.fd, result));
     registration.beginFlight();
-    callbacksInFlight.incrementAndGet();
+    flyingFor(registration.flag)[registration.fd] = registration;
     try {
       executor.execute(registration);
     } catch (Throwable e) {
       // Rejected: drop the registration rather than retry it every turn.
-      registration.endFlight();
-      callbackEnded();
+      registration.retire();
+      registration.run(); // skips the call (retired) and ends the flight
       tableFor(registration.flag)[registration.fd] = null;
       report(registration.fd, e);
     }
   }
 
-  /** Executor thread, after a callback: lets the loop re-arm the fd. */
-  void resume(Registration registration) {
-    callbackEnded();
+  /** Executor thread: an executor call has claimed its registration and is about to run it. */
+  void callbackStarted() {
+    callbacksRunning.incrementAndGet();
+  }
+
+  /** Executor thread, after a call ended or was skipped: lets the loop re-arm the (fd, flag). */
+  void flightEnded(Registration registration, boolean started) {
+    if (started) {
+      callbacksRunning.decrementAndGet();
+      // Only close() waits for this, and it sets closeRequested before it reads the count.
+      if (closeRequested.get()) {
+        synchronized (callbacksIdle) {
+          callbacksIdle.notifyAll();
+        }
+      }
+    }
     if (closeRequested.get()) return;
     try {
-      submit(() -> rearm(registration));
+      submit(() -> landed(registration));
     } catch (IllegalStateException closing) {
       // closed meanwhile: nothing to re-arm
     }
   }
 
-  private void rearm(Registration registration) {
-    Registration[] table = tableFor(registration.flag);
-    if (registration.fd >= table.length || table[registration.fd] != registration) return; // retired
-    int result = Native.watch(handle, registration.fd, registration.flag);
+  /** Loop thread: the flight of {@code registration} is over; arm whoever now owns its (fd, flag). */
+  private void landed(Registration registration) {
+    Registration[] flying = flyingFor(registration.flag);
+    if (flying[registration.fd] == registration) flying[registration.fd] = null;
+    Registration current = tableFor(registration.flag)[registration.fd];
+    if (current == null) return; // unwatched meanwhile
+    if (current == registration ? current.isRetired() : !current.armDeferred) return;
+    current.armDeferred = false;
+    int result = Native.watch(handle, current.fd, current.flag);
     if (result < 0) {
-      table[registration.fd] = null; // fd closed under us: the registration cannot continue
-      report(registration.fd, Errors.errno(operation("re-arm", registration), registration.fd, result));
+      tableFor(current.flag)[current.fd] = null; // fd closed under us: it cannot continue
+      current.retire();
+      report(current.fd, Errors.errno(operation("re-arm", current), current.fd, result));
     }
   }
 
@@ -311,7 +340,7 @@ public final class Reactor {
       callbacksClosing += own;
       callbacksIdle.notifyAll();
       try {
-        while (callbacksInFlight.get() > callbacksClosing) {
+        while (callbacksRunning.get() > callbacksClosing) {
           try {
             callbacksIdle.wait();
           } catch (InterruptedException e) {
@@ -333,8 +362,15 @@ public final class Reactor {
     Registration[] table = tableFor(flag);
     if (fd >= table.length) table = grow(flag, fd);
     Registration replaced = table[fd];
-    table[fd] = new Registration(this, fd, flag, callback, turn);
+    Registration created = new Registration(this, fd, flag, callback, turn);
+    table[fd] = created;
     if (replaced != null) replaced.retire();
+    if (flyingFor(flag)[fd] != null) {
+      // A call for this (fd, flag) is still running (of the replaced registration, or of one
+      // unwatched before): stay suspended until it ends; landed() arms this one then.
+      created.armDeferred = true;
+      Native.unwatch(handle, fd, flag);
+    }
     return replaced;
   }
 
@@ -426,20 +462,16 @@ public final class Reactor {
     Registration[] grown = Arrays.copyOf(tableFor(flag), size);
     if (flag == Native.READ) {
       reads = grown;
+      flyingReads = Arrays.copyOf(flyingReads, size);
     } else {
       writes = grown;
+      flyingWrites = Arrays.copyOf(flyingWrites, size);
     }
     return grown;
   }
 
-  private void callbackEnded() {
-    callbacksInFlight.decrementAndGet();
-    // Only close() waits, and it sets closeRequested before it reads the count.
-    if (closeRequested.get()) {
-      synchronized (callbacksIdle) {
-        callbacksIdle.notifyAll();
-      }
-    }
+  private Registration[] flyingFor(int flag) {
+    return flag == Native.READ ? flyingReads : flyingWrites;
   }
 
   /** Marks the current thread as running an executor callback of this reactor. */

@@ -8,9 +8,12 @@ import io.eventwatcher.WatchCallback;
  * called again.
  *
  * <p>Executor mode: the registration is itself the task handed to the executor, so dispatch
- * allocates nothing. {@code inFlight} is set on the loop thread before the hand-off and cleared
- * when the callback returns; while set, the loop has suspended the fd's interest so a still-ready
- * fd does not spin, and no second call starts. {@link #awaitIdle()} lets unwatch wait for the call.
+ * allocates nothing. A hand-off is "in flight" from the loop thread's hand-off until the call ends
+ * (or is skipped); while it is, the loop keeps the (fd, flag) interest suspended, so a still-ready
+ * fd does not spin and no second call starts. A call that has not started when the registration is
+ * retired never starts: {@link #run()} claims the call under this object's lock and skips it if
+ * retired. So waiting (unwatch, close) is only ever for a call that is running, never for one
+ * queued behind the waiter in a bounded executor.
  */
 final class Registration implements Runnable {
   final int fd;
@@ -19,12 +22,17 @@ final class Registration implements Runnable {
   /** The loop turn during which it was made; that turn's events are older and skip it. */
   final long sinceTurn;
 
+  /**
+   * Loop thread only: this registration's interest is not armed yet, because a call of an earlier
+   * registration of the same (fd, flag) was still in flight when it was made.
+   */
+  boolean armDeferred;
+
   private final Reactor reactor;
-  /** Set on the loop thread when unwatched or replaced; a hand-off not yet started then skips. */
-  private volatile boolean retired;
   // Guarded by this.
+  private boolean retired;
   private boolean inFlight;
-  private Thread runner;
+  private Thread runner; // the thread running the call, once it has started
 
   Registration(Reactor reactor, int fd, int flag, WatchCallback callback, long sinceTurn) {
     this.reactor = reactor;
@@ -39,43 +47,54 @@ final class Registration implements Runnable {
     inFlight = true;
   }
 
-  /** Executor thread: calls the callback, then lets the loop re-arm the fd. */
+  /** Executor thread: runs the call unless retired meanwhile; then lets the loop move on. */
   @Override
   public void run() {
-    synchronized (this) {
-      runner = Thread.currentThread();
+    boolean started = claim();
+    if (started) {
+      reactor.enterCallback();
+      try {
+        reactor.invoke(this);
+      } finally {
+        reactor.exitCallback();
+      }
     }
-    reactor.enterCallback();
-    try {
-      if (!retired) reactor.invoke(this);
-    } finally {
-      reactor.exitCallback();
-      endFlight();
-      reactor.resume(this);
-    }
+    endFlight();
+    reactor.flightEnded(this, started);
   }
 
-  /** Loop thread: removed from the table; calls handed off but not yet started are skipped. */
-  void retire() {
-    retired = true;
+  private synchronized boolean claim() {
+    if (retired) return false;
+    runner = Thread.currentThread();
+    reactor.callbackStarted();
+    return true;
   }
 
-  /** Any thread: the call handed off is over (or never started). */
-  synchronized void endFlight() {
+  private synchronized void endFlight() {
     inFlight = false;
     runner = null;
     notifyAll();
   }
 
+  /** Loop thread: removed from the table (unwatched, replaced, closed); a call not started skips. */
+  synchronized void retire() {
+    retired = true;
+  }
+
+  synchronized boolean isRetired() {
+    return retired;
+  }
+
   /**
-   * Any thread: waits until no call of this registration runs, unless the caller is that call
-   * (a callback unwatching itself) or the loop thread (which must not block on executor work).
+   * Any thread, after {@link #retire()}: waits until a running call of this registration has
+   * returned, unless the caller is that call (a callback unwatching itself) or the loop thread
+   * (which must not block on executor work). A call not started yet needs no wait: it will skip.
    */
   void awaitIdle() {
     if (reactor.inLoop()) return;
     boolean interrupted = false;
     synchronized (this) {
-      while (inFlight && runner != Thread.currentThread()) {
+      while (inFlight && runner != null && runner != Thread.currentThread()) {
         try {
           wait();
         } catch (InterruptedException e) {
@@ -84,13 +103,5 @@ final class Registration implements Runnable {
       }
     }
     if (interrupted) Thread.currentThread().interrupt();
-  }
-
-  synchronized boolean isRunBy(Thread thread) {
-    return inFlight && runner == thread;
-  }
-
-  synchronized boolean isInFlight() {
-    return inFlight;
   }
 }
