@@ -50,6 +50,8 @@ public final class HttpServer extends TcpServer {
     public final AtomicLong bytesOut = new AtomicLong();
   }
 
+  private static final int MAX_READS_PER_CALL = 16;
+  private static final int FLUSH_THRESHOLD = 64 * 1024;
   private static final byte[] HELLO = "Hello from eventwatcher\n".getBytes(StandardCharsets.US_ASCII);
 
   private final Config config;
@@ -96,8 +98,9 @@ public final class HttpServer extends TcpServer {
 
   private void onReadable(Connection connection) {
     try {
-      // Read until EAGAIN (0), answering every complete request as it arrives.
-      for (; ; ) {
+      // Read until EAGAIN (0), answering every complete request as it arrives. The cap keeps one
+      // busy client from holding the loop thread; level-triggered, it is called again next turn.
+      for (int reads = 0; reads < MAX_READS_PER_CALL; reads++) {
         int n = NativeIO.read(connection.fd, connection.in);
         if (n > 0) stats.bytesIn.addAndGet(n);
         if (n < 0) { // EOF: the client is done sending; finish what it asked, then close
@@ -105,13 +108,29 @@ public final class HttpServer extends TcpServer {
           break;
         }
         answerRequests(connection);
+        // A deep pipeline: send what is ready before the queue reaches its limit.
+        if (connection.out.pending() >= FLUSH_THRESHOLD) connection.out.flush();
         if (connection.closeWhenFlushed || (n == 0 && connection.in.hasRemaining())) break;
       }
-      // Everything answered in this read goes out in one write (100 pipelined requests: one syscall).
+      // Everything answered in this call goes out in one write (100 pipelined requests: one syscall).
       connection.out.flush();
-      if (connection.closeWhenFlushed && connection.out.pending() == 0) close(connection);
+      if (connection.closeWhenFlushed) finish(connection);
     } catch (IOException e) {
       close(connection); // reset by peer, broken pipe: nothing to answer
+    }
+  }
+
+  /**
+   * The connection is closing: close now if everything is sent, else stop reading and let the
+   * WRITE path finish. Reading must stop: at EOF, or with bytes we will never read, the fd stays
+   * readable and level-triggered READ interest would call us on every turn (a busy loop).
+   */
+  private void finish(Connection connection) throws IOException {
+    if (connection.out.pending() == 0) {
+      close(connection);
+    } else if (!connection.readStopped) {
+      connection.readStopped = true;
+      watcher.unwatch(connection.fd, WatchFlag.READ);
     }
   }
 
@@ -130,7 +149,10 @@ public final class HttpServer extends TcpServer {
     int start = 0;
     while (!connection.closeWhenFlushed) {
       int end = RequestHead.find(in, start, connection.scanned);
-      if (end < 0) break;
+      if (end < 0) {
+        connection.scanned = in.position(); // searched up to here: the next find resumes there
+        break;
+      }
       answer(connection, in, start, end);
       start = end;
       connection.scanned = start;
@@ -266,6 +288,7 @@ public final class HttpServer extends TcpServer {
     int helloVersion = -1;
     int scanned; // bytes at the front of `in` already searched for the end of a head
     boolean closeWhenFlushed;
+    boolean readStopped; // READ unwatched while the last responses drain
     boolean closed;
 
     Connection(SocketChannel channel) throws IOException {

@@ -51,7 +51,12 @@ abstract class TcpServer implements AutoCloseable {
     }
   }
 
-  /** The bound port. Any thread. */
+  /**
+   * The bound port (the chosen one when configured with port 0). Any thread.
+   *
+   * @return the port
+   * @throws IOException if the listener is closed
+   */
   public int port() throws IOException {
     return ((InetSocketAddress) listener.getLocalAddress()).getPort();
   }
@@ -96,10 +101,11 @@ abstract class TcpServer implements AutoCloseable {
         channel.configureBlocking(false);
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         accepted(channel);
-      } catch (IOException e) {
-        log("accept failed: " + e.getMessage());
+      } catch (IOException | RuntimeException | Error e) {
+        // Whatever failed (EMFILE, no direct memory for buffers...), never leak the socket.
+        log("accept failed: " + e);
         closeQuietly(channel);
-        if (channel == null) return; // accept itself failed (EMFILE...): retry next turn
+        if (channel == null) return; // accept itself failed: retry next turn
       }
     }
   }

@@ -247,4 +247,37 @@ class HttpServerTest {
       Thread.sleep(1); // polling a counter; the bound is only for a broken server
     }
   }
+
+  @Test
+  void closingConnectionWithUnsentResponsesDoesNotSpinTheLoop() throws Exception {
+    server.close();
+    HttpServer.Config config = new HttpServer.Config();
+    config.port = 0;
+    config.maxPendingBytes = 64 << 20; // room for every response: the client reads none for now
+    config.log = new PrintStream(OutputStream.nullOutputStream());
+    server = HttpServer.start(config);
+    final int requests = 100_000; // far more responses than the kernel buffers hold
+    try (Client client = new Client(server.port())) {
+      byte[] batch = GET.repeat(1000).getBytes(StandardCharsets.US_ASCII);
+      for (int i = 0; i < requests / 1000; i++) client.out.write(batch);
+      client.socket.shutdownOutput(); // EOF: the server answers everything, then closes
+      long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000L;
+      while (server.stats().requests.get() < requests) {
+        assertTrue(System.nanoTime() < deadline, "requests not all read");
+        Thread.sleep(1); // polling a counter; the bound is only for a broken server
+      }
+      // Responses are pending and the fd is at EOF (always readable): the loop must be idle.
+      java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+      long loop = Thread.getAllStackTraces().keySet().stream()
+          .filter(thread -> thread.getName().equals("http-loop")).findFirst().orElseThrow().getId();
+      long before = threads.getThreadCpuTime(loop);
+      Thread.sleep(200); // an idle window, not a sync
+      long busyNanos = threads.getThreadCpuTime(loop) - before;
+      assertTrue(busyNanos < 100_000_000L, "http-loop busy for " + busyNanos / 1_000_000 + " ms of a 200 ms idle window");
+      // Now read everything: every response arrives, then the server closes.
+      String all = new String(client.in.readAllBytes(), StandardCharsets.US_ASCII);
+      assertEquals(requests, all.split("HTTP/1.1 200 OK\r\n", -1).length - 1, "responses");
+      assertTrue(all.endsWith(HELLO));
+    }
+  }
 }
