@@ -49,6 +49,20 @@ ensure_gtest() {
   have_gtest || die "libgtest-dev installed but GTestConfig.cmake was not found"
 }
 
+# The ordinary clients the server tests drive: curl, wrk, nc.
+ensure_client_tools() {
+  command -v curl > /dev/null && command -v wrk > /dev/null && command -v nc > /dev/null && return
+  if [[ "$(id -u)" -ne 0 ]]; then
+    log "curl, wrk or nc missing (sudo apt-get install -y curl wrk netcat-openbsd); the server test will fail"
+    return
+  fi
+  log "installing curl, wrk and netcat-openbsd with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q curl wrk netcat-openbsd > /dev/null ||
+    { apt-get update -q > /dev/null && apt-get install -y -q curl wrk netcat-openbsd > /dev/null; } ||
+    die "apt-get could not install curl, wrk and netcat-openbsd"
+}
+
 # configure_and_build DIR [cmake args...]
 configure_and_build() {
   local dir="$1"
@@ -113,6 +127,7 @@ cmd_test() {
   log "running the jar alone on each JDK"
   "${root}/tests/jar/jar_alone_test.sh" "$(jar_path)"
   log "running the servers with curl, wrk and nc"
+  ensure_client_tools
   "${root}/tests/jar/standard_clients_test.sh" "$(jar_path)"
 }
 

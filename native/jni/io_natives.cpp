@@ -22,14 +22,25 @@ jlong pair_or_errno(int result, const int fds[2]) {
                             static_cast<std::uint32_t>(fds[1]));
 }
 
+// The memory of `buffer` if it is a direct buffer and [position, position +
+// length) lies inside it; nullptr otherwise. These natives are reachable from
+// any Java code, so they never trust their arguments.
+char* checked_range(JNIEnv* env, jobject buffer, jint position, jint length) {
+  if (buffer == nullptr || position < 0 || length < 0) return nullptr;
+  auto* base = static_cast<char*>(env->GetDirectBufferAddress(buffer));
+  if (base == nullptr) return nullptr;
+  const jlong capacity = env->GetDirectBufferCapacity(buffer);
+  return static_cast<jlong>(position) + length <= capacity ? base + position : nullptr;
+}
+
 // int read(int fd, ByteBuffer direct, int position, int length): bytes read,
 // 0 at EOF, or -errno (-EAGAIN when it would block).
 jint read_fd(JNIEnv* env, jclass, jint fd, jobject buffer, jint position, jint length) {
-  auto* base = static_cast<char*>(env->GetDirectBufferAddress(buffer));
+  char* base = checked_range(env, buffer, position, length);
   if (base == nullptr) return -EINVAL;
   ssize_t n;
   do {
-    n = ::read(fd, base + position, static_cast<std::size_t>(length));
+    n = ::read(fd, base, static_cast<std::size_t>(length));
   } while (n < 0 && errno == EINTR);
   return n >= 0 ? static_cast<jint>(n) : -errno;
 }
@@ -38,11 +49,11 @@ jint read_fd(JNIEnv* env, jclass, jint fd, jobject buffer, jint position, jint l
 // written or -errno. MSG_NOSIGNAL semantics for sockets: a closed peer gives
 // -EPIPE instead of SIGPIPE (the JVM ignores SIGPIPE anyway).
 jint write_fd(JNIEnv* env, jclass, jint fd, jobject buffer, jint position, jint length) {
-  auto* base = static_cast<const char*>(env->GetDirectBufferAddress(buffer));
+  const char* base = checked_range(env, buffer, position, length);
   if (base == nullptr) return -EINVAL;
   ssize_t n;
   do {
-    n = ::write(fd, base + position, static_cast<std::size_t>(length));
+    n = ::write(fd, base, static_cast<std::size_t>(length));
   } while (n < 0 && errno == EINTR);
   return n >= 0 ? static_cast<jint>(n) : -errno;
 }
@@ -73,6 +84,7 @@ jint eventfd_fd(JNIEnv*, jclass, jint initial) {
 // int fdOf(FileDescriptor): the private int field, which JNI may read
 // without any --add-opens.
 jint fd_of(JNIEnv* env, jclass, jobject descriptor) {
+  if (descriptor == nullptr) return -1;
   return env->GetIntField(descriptor, refs.file_descriptor_fd);
 }
 
@@ -80,7 +92,7 @@ jint fd_of(JNIEnv* env, jclass, jobject descriptor) {
 // channel of another provider, -2 if this JDK has no SelChImpl.
 jint fd_of_channel(JNIEnv* env, jclass, jobject channel) {
   if (refs.sel_ch_impl == nullptr) return -2;
-  if (!env->IsInstanceOf(channel, refs.sel_ch_impl)) return -1;
+  if (channel == nullptr || !env->IsInstanceOf(channel, refs.sel_ch_impl)) return -1;
   const jint fd = env->CallIntMethod(channel, refs.sel_ch_impl_fd_val);
   return env->ExceptionCheck() ? -1 : fd;
 }

@@ -69,7 +69,7 @@ void EventWatcher::run() {
 }
 
 void EventWatcher::stop() noexcept {
-  loop_->stop();
+  loop_->stop_caller_owned();
 }
 
 EventWatcher::Driver::Driver(EventWatcher& watcher) : loop_(*watcher.loop_) {

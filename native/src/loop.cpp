@@ -119,6 +119,10 @@ void Loop::check_caller_owned() const {
   }
 }
 
+void Loop::stop_caller_owned() noexcept {
+  if (!options_.start_thread) stop();
+}
+
 void Loop::stop() noexcept {
   stop_requested_.store(true, std::memory_order_release);
   wakeup_.request(in_loop());

@@ -40,6 +40,8 @@ class Loop {
   bool in_loop() const noexcept;
   void run();
   void stop() noexcept;
+  /// stop(), unless the watcher runs its own thread (then a no-op).
+  void stop_caller_owned() noexcept;
 
   // The three parts of run(), also driven one turn at a time by
   // EventWatcher::Driver. enter() makes the calling thread the loop thread

@@ -19,9 +19,11 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -151,16 +153,35 @@ inline std::size_t count_entries(const char* directory) {
   return count;
 }
 
+/// Threads of this process named `name` (a watcher's loop thread is named
+/// "eventwatcher"). A joined thread leaves /proc/self/task a moment after
+/// pthread_join returns, so callers wait for the count they expect.
+inline std::size_t count_threads_named(const std::string& name) {
+  std::size_t count = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string text;
+    if (std::getline(comm, text) && text == name) ++count;
+  }
+  return count;
+}
+
 /// Process fd and thread counts, for leak checks. The constructor first
 /// creates and destroys one watcher, so that runtime threads started lazily
-/// with the first thread (TSan's background thread) are in the baseline.
+/// with the first thread (TSan's background thread) are in the baseline, and
+/// waits until that watcher's thread has left /proc.
 struct ResourceBaseline {
   std::size_t fds;
   std::size_t threads;
   ResourceBaseline() {
     { EventWatcher warm_up; }
+    EXPECT_TRUE(eventually([] { return count_threads_named("eventwatcher") == 0; }));
     fds = count_entries("/proc/self/fd");
     threads = count_entries("/proc/self/task");
+  }
+  /// True once the thread count is back to the baseline (bounded wait).
+  bool threads_back() const {
+    return eventually([this] { return count_entries("/proc/self/task") == threads; });
   }
 };
 

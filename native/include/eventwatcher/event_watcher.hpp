@@ -161,9 +161,12 @@ class EVENTWATCHER_API EventWatcher {
   };
 
   /// Asks the loop to return from run() after the current batch and the tasks
-  /// queued at that point. Any thread, including callbacks; does not wait.
-  /// The request is kept until run() honours it (or Driver::turn() returns
-  /// false). Never throws.
+  /// queued at that point (Driver::turn() returns false instead). For
+  /// start_thread == false; on a watcher that runs its own thread it does
+  /// nothing, as that thread serves until the destructor (stopping it early
+  /// would leave later watches and tasks accepted but never run). Any thread,
+  /// including callbacks; does not wait. The request is kept until run()
+  /// honours it. Never throws.
   void stop() noexcept;
 
  private:

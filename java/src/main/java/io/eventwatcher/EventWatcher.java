@@ -34,10 +34,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p><b>Closing fds.</b> Unwatch an fd (both flags) before closing it: the number may be reused at
  * once. If a watched fd is closed anyway and its number reused, a new watch of it starts clean and
  * no event of the old file ever reaches the new callback. One exception, in executor mode only:
- * while a callback is in flight its interest is suspended, so if its fd is closed without unwatch,
- * the number reused and the new file watched for the other flag, the re-arm after the callback
- * cannot tell the new file from the old one and the old callback sees the new file's readiness.
- * Unwatching before closing (from inside the callback, too) avoids it.
+ * while a call is running its interest is suspended (removed from epoll), so if its fd is closed
+ * without unwatch and the number reused by a new file, re-arming after the call watches the new
+ * file for the old callback. Unwatching before closing (from inside the callback, too) avoids it.
  *
  * <p><b>Errors.</b> OS errors are {@link ErrnoException}s (an {@link IOException} with errno and
  * fd); bad arguments are {@link IllegalArgumentException} or {@link NullPointerException}; every

@@ -197,4 +197,24 @@ class NativeIOTest {
     }
     throw new AssertionError("no flags in /proc/self/fdinfo/" + fd);
   }
+
+  @Test
+  void publicInternalNativesRefuseBadArgumentsInsteadOfCrashing() throws Exception {
+    // io.eventwatcher.internal.Native is public (automatic modules export every package):
+    // misuse must come back as an error code, never as a JVM crash.
+    int[] pipe = NativeIO.pipe();
+    try {
+      java.nio.ByteBuffer small = java.nio.ByteBuffer.allocateDirect(16);
+      int einval = -22;
+      assertEquals(einval, io.eventwatcher.internal.Native.read(pipe[0], small, 8, 4096));
+      assertEquals(einval, io.eventwatcher.internal.Native.write(pipe[1], small, -1, 4));
+      assertEquals(einval, io.eventwatcher.internal.Native.write(pipe[1], null, 0, 4));
+      assertEquals(einval, io.eventwatcher.internal.Native.read(pipe[0], java.nio.ByteBuffer.allocate(16), 0, 4));
+      assertEquals(-1, io.eventwatcher.internal.Native.fdOf(null));
+      assertEquals(-1, io.eventwatcher.internal.Native.fdOfChannel(null));
+    } finally {
+      NativeIO.close(pipe[0]);
+      NativeIO.close(pipe[1]);
+    }
+  }
 }

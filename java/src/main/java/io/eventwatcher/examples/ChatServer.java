@@ -40,11 +40,17 @@ public final class ChatServer extends TcpServer {
 
   /** Live counters; any thread may read them. */
   public static final class Stats {
+    /** Connections accepted. */
     public final AtomicLong connections = new AtomicLong();
+    /** Clients gone, for any reason. */
     public final AtomicLong disconnections = new AtomicLong();
+    /** Complete lines received (each relayed to every other client). */
     public final AtomicLong linesReceived = new AtomicLong();
+    /** Line bytes queued for recipients. */
     public final AtomicLong bytesDelivered = new AtomicLong();
+    /** Clients disconnected for not reading (outbound limit reached). */
     public final AtomicLong slowClientsDropped = new AtomicLong();
+    /** Clients disconnected for a line over the maximum. */
     public final AtomicLong longLinesDropped = new AtomicLong();
   }
 

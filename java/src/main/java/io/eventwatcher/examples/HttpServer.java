@@ -43,10 +43,15 @@ public final class HttpServer extends TcpServer {
 
   /** Live counters, as served by {@code /stats}; any thread may read them. */
   public static final class Stats {
+    /** Connections accepted. */
     public final AtomicLong connections = new AtomicLong();
+    /** Connections open now. */
     public final AtomicLong openConnections = new AtomicLong();
+    /** Request heads answered (any status). */
     public final AtomicLong requests = new AtomicLong();
+    /** Bytes read from clients. */
     public final AtomicLong bytesIn = new AtomicLong();
+    /** Response bytes queued for clients. */
     public final AtomicLong bytesOut = new AtomicLong();
   }
 
