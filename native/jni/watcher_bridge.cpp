@@ -68,6 +68,14 @@ int WatcherBridge::unwatch(int fd, WatchFlag flag) noexcept {
   return errno_of([&] { watcher_->unwatch(fd, flag); });
 }
 
+int WatcherBridge::suspend(int fd, WatchFlag flag) noexcept {
+  return errno_of([&] { watcher_->suspend(fd, flag); });
+}
+
+int WatcherBridge::resume(int fd, WatchFlag flag) noexcept {
+  return errno_of([&] { watcher_->resume(fd, flag); });
+}
+
 int WatcherBridge::unwatch_all() noexcept {
   return errno_of([&] { watcher_->unwatchAll(); });
 }

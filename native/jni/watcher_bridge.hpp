@@ -39,6 +39,11 @@ class WatcherBridge {
   int watch(int fd, WatchFlag flag) noexcept;
   /// Removes the registration for (fd, flag). Returns 0 or -errno.
   int unwatch(int fd, WatchFlag flag) noexcept;
+  /// Suspends (fd, flag), keeping its epoll entry. Returns 0 or -errno.
+  int suspend(int fd, WatchFlag flag) noexcept;
+  /// Resumes (fd, flag). Returns 0 or -errno (-ENOENT if the fd was closed
+  /// or reused while suspended; its registrations are gone then).
+  int resume(int fd, WatchFlag flag) noexcept;
   /// Removes every registration. Returns 0 or -errno.
   int unwatch_all() noexcept;
   /// Makes the loop run a turn soon (the Java side has tasks). Any thread.

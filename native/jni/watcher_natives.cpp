@@ -83,6 +83,14 @@ jint unwatch(JNIEnv*, jclass, jlong handle, jint fd, jint flag) {
   return bridge(handle)->unwatch(fd, flag_of(flag));
 }
 
+jint suspend(JNIEnv*, jclass, jlong handle, jint fd, jint flag) {
+  return bridge(handle)->suspend(fd, flag_of(flag));
+}
+
+jint resume(JNIEnv*, jclass, jlong handle, jint fd, jint flag) {
+  return bridge(handle)->resume(fd, flag_of(flag));
+}
+
 jint unwatch_all(JNIEnv*, jclass, jlong handle) {
   return bridge(handle)->unwatch_all();
 }
@@ -118,6 +126,8 @@ const JNINativeMethod kWatcherNatives[] = {
     {const_cast<char*>("end"), const_cast<char*>("(J)V"), reinterpret_cast<void*>(end)},
     {const_cast<char*>("watch"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(watch)},
     {const_cast<char*>("unwatch"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(unwatch)},
+    {const_cast<char*>("suspend"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(suspend)},
+    {const_cast<char*>("resume"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(resume)},
     {const_cast<char*>("unwatchAll"), const_cast<char*>("(J)I"),
      reinterpret_cast<void*>(unwatch_all)},
     {const_cast<char*>("wake"), const_cast<char*>("(J)V"), reinterpret_cast<void*>(wake)},

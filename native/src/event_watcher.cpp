@@ -51,6 +51,16 @@ void EventWatcher::unwatch(int fd, WatchFlag flag) {
   loop_->unwatch(fd, flag);
 }
 
+void EventWatcher::suspend(int fd, WatchFlag flag) {
+  require_fd(fd, "suspend");
+  loop_->suspend(fd, flag);
+}
+
+void EventWatcher::resume(int fd, WatchFlag flag) {
+  require_fd(fd, "resume");
+  loop_->resume(fd, flag);
+}
+
 void EventWatcher::unwatchAll() {
   loop_->unwatch_all();
 }

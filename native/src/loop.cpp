@@ -99,6 +99,14 @@ void Loop::unwatch_all() {
   execute([&] { registry_.unwatch_all(); });
 }
 
+void Loop::suspend(int fd, WatchFlag flag) {
+  execute([&] { registry_.suspend(fd, flag); });
+}
+
+void Loop::resume(int fd, WatchFlag flag) {
+  execute([&] { registry_.resume(fd, flag); });
+}
+
 void Loop::post(WatchCallback task) {
   tasks_.push(std::move(task));
   wakeup_.request(in_loop());

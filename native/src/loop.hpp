@@ -36,6 +36,8 @@ class Loop {
   void watch(int fd, WatchFlag flag, IWatchCallbackPtr callback);
   void unwatch(int fd, WatchFlag flag);
   void unwatch_all();
+  void suspend(int fd, WatchFlag flag);
+  void resume(int fd, WatchFlag flag);
   void post(WatchCallback task);
   bool in_loop() const noexcept;
   void run();

@@ -5,6 +5,7 @@
 #include "syscall_error.hpp"
 
 #include <cerrno>
+#include <initializer_list>
 #include <utility>
 
 namespace eventwatcher::detail {
@@ -21,6 +22,10 @@ constexpr std::uint32_t interest(WatchFlag flag) {
   return flag == WatchFlag::Read ? EPOLLIN : EPOLLOUT;
 }
 
+// The mask of an entry whose registrations are all suspended: no readiness,
+// and edge-triggered so that EPOLLHUP/EPOLLERR (always reported) fire once.
+constexpr std::uint32_t kPlaceholder = EPOLLET;
+
 constexpr std::uint64_t token(int fd, std::uint32_t generation) {
   return std::uint64_t{generation} << 32 | static_cast<std::uint32_t>(fd);
 }
@@ -36,7 +41,7 @@ constexpr bool closed_under_us(int error) {
 void Registry::watch(int fd, WatchFlag flag, IWatchCallbackPtr callback) {
   if (static_cast<std::size_t>(fd) < slots_.size() && slots_[fd].events != 0) {
     Slot& slot = slots_[fd];
-    const std::uint32_t events = slot.events | interest(flag);
+    const std::uint32_t events = kernel_mask(slot, &flag);
     // MOD even when the mask is unchanged: it checks that the entry still
     // belongs to the open file behind this fd number.
     const int error = epoll_.modify(fd, events, token(fd, slot.generation));
@@ -83,7 +88,7 @@ void Registry::unwatch(int fd, WatchFlag flag) {
   if (!registration.callback) return;
   retire(registration);
 
-  const std::uint32_t events = slot.events & ~interest(flag);
+  const std::uint32_t events = kernel_mask(slot);
   int error;
   if (events != 0) {
     error = epoll_.modify(fd, events, token(fd, slot.generation));
@@ -102,6 +107,64 @@ void Registry::unwatch(int fd, WatchFlag flag) {
   if (error != 0 && !closed_under_us(error)) {
     throw syscall_error(error, "epoll_ctl(EPOLL_CTL_DEL)", fd);
   }
+}
+
+std::uint32_t Registry::kernel_mask(const Slot& slot, const WatchFlag* active) {
+  std::uint32_t mask = active != nullptr ? interest(*active) : 0;
+  bool any = active != nullptr;
+  for (const WatchFlag flag : {WatchFlag::Read, WatchFlag::Write}) {
+    if (active != nullptr && flag == *active) continue;
+    const Registration& registration = slot.registrations[index(flag)];
+    if (!registration.callback) continue;
+    any = true;
+    if (!registration.suspended) mask |= interest(flag);
+  }
+  return mask != 0 ? mask : (any ? kPlaceholder : 0);
+}
+
+void Registry::suspend(int fd, WatchFlag flag) {
+  if (static_cast<std::size_t>(fd) >= slots_.size()) return;
+  Slot& slot = slots_[fd];
+  Registration& registration = slot.registrations[index(flag)];
+  if (!registration.callback || registration.suspended) return;
+  registration.suspended = true;
+  const std::uint32_t events = kernel_mask(slot);
+  const int error = epoll_.modify(fd, events, token(fd, slot.generation));
+  if (error == 0) {
+    slot.events = events;
+  } else if (closed_under_us(error)) {
+    retire_all(slot);  // the file is gone: so are its registrations
+  } else {
+    registration.suspended = false;
+    throw syscall_error(error, "epoll_ctl(EPOLL_CTL_MOD)", fd);
+  }
+}
+
+void Registry::resume(int fd, WatchFlag flag) {
+  Registration* registration = static_cast<std::size_t>(fd) < slots_.size()
+                                   ? &slots_[fd].registrations[index(flag)]
+                                   : nullptr;
+  if (registration == nullptr || !registration->callback) {
+    throw syscall_error(ENOENT, "resume: not registered (closed and reused while suspended?)", fd);
+  }
+  if (!registration->suspended) return;
+  Slot& slot = slots_[fd];
+  registration->suspended = false;
+  const std::uint32_t events = kernel_mask(slot);
+  // The entry was kept while suspended: a MOD that fails now means the number
+  // no longer names the file that was watched.
+  const int error = epoll_.modify(fd, events, token(fd, slot.generation));
+  if (error == 0) {
+    slot.events = events;
+    registration->since_turn = turn_;  // events fetched before now are not for it
+    return;
+  }
+  if (closed_under_us(error)) {
+    retire_all(slot);
+  } else {
+    registration->suspended = true;
+  }
+  throw syscall_error(error, "resume: epoll_ctl(EPOLL_CTL_MOD)", fd);
 }
 
 void Registry::unwatch_all() {
@@ -124,6 +187,7 @@ void Registry::install(Registration& registration, IWatchCallbackPtr callback) {
   retire(registration);
   registration.callback = std::move(callback);
   registration.since_turn = turn_;
+  registration.suspended = false;
 }
 
 void Registry::retire(Registration& registration) {
@@ -167,7 +231,7 @@ void Registry::deliver(int fd, std::uint32_t generation, WatchFlag flag) noexcep
   Slot& slot = slots_[fd];
   if (slot.generation != generation) return;
   const Registration& registration = slot.registrations[index(flag)];
-  if (!registration.callback || registration.since_turn >= turn_) return;
+  if (!registration.callback || registration.suspended || registration.since_turn >= turn_) return;
   // A raw pointer is enough: if the callback unwatches itself, retire() keeps
   // it alive in retired_ until the batch ends.
   IWatchCallback* callback = registration.callback.get();

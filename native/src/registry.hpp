@@ -28,6 +28,13 @@ class Epoll;
 /// while a dup of the old file is open, and may already sit in a fetched
 /// batch) never match the slot and are dropped.
 ///
+/// Suspension. A suspended registration keeps its kernel entry (and so its
+/// generation) with its readiness taken out of the mask; an entry whose
+/// registrations are all suspended keeps a placeholder mask, EPOLLET with no
+/// readiness bit, so that a hang-up is reported once instead of every turn.
+/// Keeping the entry is what lets resume() detect a closed-and-reused fd: the
+/// kernel answers ENOENT to a MOD on a number that now names another file.
+///
 /// Turn stamp. Each registration remembers the batch (turn) during or after
 /// which it was made; a batch only reaches registrations made before its
 /// epoll_wait. So a callback replaced or unwatched and rewatched inside a
@@ -46,6 +53,11 @@ class Registry {
   void unwatch(int fd, WatchFlag flag);
   /// See EventWatcher::unwatchAll. Throws std::system_error.
   void unwatch_all();
+  /// See EventWatcher::suspend. Throws std::system_error.
+  void suspend(int fd, WatchFlag flag);
+  /// See EventWatcher::resume. Throws std::system_error (ENOENT when not
+  /// registered, or when the fd was closed or reused while suspended).
+  void resume(int fd, WatchFlag flag);
 
   /// Calls the callbacks for a batch of `count` events from epoll_wait.
   /// Returns whether the batch holds kWakeupToken. Never throws: callback
@@ -56,6 +68,7 @@ class Registry {
   struct Registration {
     IWatchCallbackPtr callback;  // empty: not registered
     std::uint64_t since_turn = 0;
+    bool suspended = false;  // registered, but its readiness is out of the kernel mask
   };
   struct Slot {
     Registration registrations[2];  // indexed by WatchFlag
@@ -68,6 +81,9 @@ class Registry {
   void retire(Registration& registration);
   void retire_all(Slot& slot);
   void add_entry(int fd, WatchFlag flag, IWatchCallbackPtr callback);
+  // The kernel mask for the slot's registrations (with `active` counted as an
+  // unsuspended registration if given); 0 when it has none.
+  static std::uint32_t kernel_mask(const Slot& slot, const WatchFlag* active = nullptr);
 
   Epoll& epoll_;
   const Options::ErrorHandler& on_error_;

@@ -102,6 +102,29 @@ class EVENTWATCHER_API EventWatcher {
   /// closed fd (after all registrations are removed).
   void unwatchAll();
 
+  /// Stops calling the callback of (fd, flag) without removing the
+  /// registration, until resume(). Synchronous like unwatch(): when it
+  /// returns, the callback is not running (unless the caller is that
+  /// callback) and is not called again before resume(). The fd stays in epoll
+  /// with that readiness taken out (a placeholder entry if nothing else is
+  /// watched), which is what lets resume() notice that the fd was closed and
+  /// its number reused meanwhile. For a binding that runs callbacks elsewhere
+  /// (the Java executor mode) and must not let a still-ready fd spin the loop.
+  /// A no-op if (fd, flag) is not registered or already suspended. Any thread.
+  /// Throws std::invalid_argument if fd < 0; std::system_error if epoll_ctl
+  /// fails for a reason other than the fd being closed (a closed fd's
+  /// registrations are removed instead).
+  void suspend(int fd, WatchFlag flag);
+
+  /// Calls the callback of a suspended (fd, flag) again when ready; events
+  /// fetched before resume() are not delivered. A no-op if not suspended. Any
+  /// thread. Throws std::invalid_argument if fd < 0; std::system_error with
+  /// ENOENT if (fd, flag) is not registered, or if the fd was closed while
+  /// suspended, even if its number now names another file: the fd's
+  /// registrations are then removed, and that other file is never watched by
+  /// mistake.
+  void resume(int fd, WatchFlag flag);
+
   /// Runs `task` on the loop thread soon. Any thread; never waits for the
   /// task. Tasks run in submission order (FIFO per submitting thread, and
   /// globally FIFO as observed by the queue). From another thread it wakes a

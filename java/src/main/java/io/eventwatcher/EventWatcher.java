@@ -33,10 +33,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p><b>Closing fds.</b> Unwatch an fd (both flags) before closing it: the number may be reused at
  * once. If a watched fd is closed anyway and its number reused, a new watch of it starts clean and
- * no event of the old file ever reaches the new callback. One exception, in executor mode only:
- * while a call is running its interest is suspended (removed from epoll), so if its fd is closed
- * without unwatch and the number reused by a new file, re-arming after the call watches the new
- * file for the old callback. Unwatching before closing (from inside the callback, too) avoids it.
+ * no event of the old file ever reaches the new callback. In executor mode, if a callback's fd is
+ * closed without unwatch while its call runs, the registration is dropped when the call returns
+ * (the error handler gets an {@link ErrnoException} with ENOENT) and never watches the file that
+ * took the number.
  *
  * <p><b>Errors.</b> OS errors are {@link ErrnoException}s (an {@link IOException} with errno and
  * fd); bad arguments are {@link IllegalArgumentException} or {@link NullPointerException}; every

@@ -601,4 +601,33 @@ class ExecutorModeTest {
       assertEquals(0, overlaps.get(), "the replacement ran while the replaced call was running");
     }
   }
+
+  @Test
+  void callbackClosingItsFdWithoutUnwatchIsDroppedNotRearmedOnTheReusedNumber() throws Exception {
+    Reported reported = new Reported();
+    try (EventWatcher watcher = EventWatcher.builder().executor(pool).errorHandler(reported).build()) {
+      int fd = NativeIO.eventFd(1); // always readable
+      AtomicInteger calls = new AtomicInteger();
+      CompletableFuture<Integer> reusedAs = new CompletableFuture<>();
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            calls.incrementAndGet();
+            // Caller bug on purpose: close without unwatch, and a new (readable) file takes the
+            // number before the call returns and the loop re-arms.
+            NativeIO.close(fd);
+            reusedAs.complete(fds.add(TestSupport.reuseNumber(fd)));
+          });
+      int reused = await(reusedAs, "the callback");
+      Assumptions.assumeTrue(reused == fd, "the number was taken by another thread");
+      eventually(() -> reported.count() > 0, "the dropped registration's report");
+      flushTurns(watcher);
+      assertEquals(1, calls.get(), "the old callback was re-armed on the new file");
+      Report report = reported.reports().get(0);
+      assertEquals(fd, report.fd());
+      assertTrue(report.error() instanceof ErrnoException, report.error().toString());
+      assertEquals(2, ((ErrnoException) report.error()).errno(), "ENOENT");
+    }
+  }
 }

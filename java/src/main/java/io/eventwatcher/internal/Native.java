@@ -30,6 +30,10 @@ public final class Native {
 
   static native int unwatch(long handle, int fd, int flag);
 
+  static native int suspend(long handle, int fd, int flag);
+
+  static native int resume(long handle, int fd, int flag);
+
   static native int unwatchAll(long handle);
 
   static native void wake(long handle);

@@ -161,7 +161,8 @@ public final class Reactor {
 
   private void handOff(Registration registration) {
     // Suspend the interest so a still-ready fd does not make the loop spin while the callback runs.
-    int result = Native.unwatch(handle, registration.fd, registration.flag);
+    // The epoll entry stays, so the re-arm can tell if the fd was closed and reused meanwhile.
+    int result = Native.suspend(handle, registration.fd, registration.flag);
     if (result < 0) report(registration.fd, Errors.errno(operation("suspend", registration), registration.fd, result));
     registration.beginFlight();
     flyingFor(registration.flag)[registration.fd] = registration;
@@ -208,9 +209,10 @@ public final class Reactor {
     if (current == null) return; // unwatched meanwhile
     if (current == registration ? current.isRetired() : !current.armDeferred) return;
     current.armDeferred = false;
-    int result = Native.watch(handle, current.fd, current.flag);
+    int result = Native.resume(handle, current.fd, current.flag);
     if (result < 0) {
-      tableFor(current.flag)[current.fd] = null; // fd closed under us: it cannot continue
+      // ENOENT: the fd was closed (maybe reused by another file) during the call: drop it.
+      tableFor(current.flag)[current.fd] = null;
       current.retire();
       report(current.fd, Errors.errno(operation("re-arm", current), current.fd, result));
     }
@@ -369,7 +371,7 @@ public final class Reactor {
       // A call for this (fd, flag) is still running (of the replaced registration, or of one
       // unwatched before): stay suspended until it ends; landed() arms this one then.
       created.armDeferred = true;
-      Native.unwatch(handle, fd, flag);
+      Native.suspend(handle, fd, flag);
     }
     return replaced;
   }
