@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -141,7 +142,7 @@ void Loop::execute(const std::function<void()>& operation) {
     operation();
     return;
   }
-  for (;;) {
+  for (int attempt = 0;; ++attempt) {
     {
       std::unique_lock owner(owner_mutex_, std::try_to_lock);
       if (owner.owns_lock()) {  // no loop is running: we own the registry
@@ -156,8 +157,15 @@ void Loop::execute(const std::function<void()>& operation) {
       return;
     }
     // A loop is starting or finishing (or try_lock failed spuriously): one of
-    // the two branches above succeeds once it is done.
-    std::this_thread::yield();
+    // the two branches above succeeds once it is done. Finishing runs the
+    // queued tasks, which may take a while: back off from yielding to short
+    // sleeps. (Waking us from leave() would touch the loop after it released
+    // the owner mutex, when a destructor may already be freeing it.)
+    if (attempt < 64) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
   }
 }
 
