@@ -191,33 +191,20 @@ class ExecutorModeTest {
   void unwatchFromAnotherThreadWaitsForTheCallInFlight() throws Exception {
     try (EventWatcher watcher = watcherOn(pool)) {
       int fd = alwaysReadable();
-      CountDownLatch entered = new CountDownLatch(1);
-      CountDownLatch release = new CountDownLatch(1);
-      AtomicBoolean inside = new AtomicBoolean();
-      AtomicInteger calls = new AtomicInteger();
-      watcher.watch(
-          fd,
-          WatchFlag.READ,
-          ignored -> {
-            inside.set(true);
-            if (calls.incrementAndGet() == 1) {
-              entered.countDown();
-              awaitQuietly(release);
-            }
-            inside.set(false);
-          });
-      await(entered, "the first call");
+      BlockingFirstCall callback = new BlockingFirstCall();
+      watcher.watch(fd, WatchFlag.READ, callback);
+      await(callback.entered, "the first call");
       CompletableFuture<Void> unwatched =
           CompletableFuture.runAsync(
               () -> assertDoesNotThrow(() -> watcher.unwatch(fd, WatchFlag.READ)),
               runnable -> new Thread(runnable, "unwatcher").start());
       idleWindow();
       assertFalse(unwatched.isDone(), "unwatch returned while its callback was in flight");
-      release.countDown();
+      callback.release.countDown();
       await(unwatched, "unwatch");
-      assertFalse(inside.get(), "the callback was running when unwatch returned");
+      assertFalse(callback.inside.get(), "the callback was running when unwatch returned");
       flushTurns(watcher);
-      assertEquals(1, calls.get(), "called after unwatch returned");
+      assertEquals(1, callback.calls.get(), "called after unwatch returned");
     }
   }
 
@@ -225,22 +212,9 @@ class ExecutorModeTest {
   void rewatchFromAnotherThreadWaitsForTheReplacedCallInFlight() throws Exception {
     try (EventWatcher watcher = watcherOn(pool)) {
       int fd = alwaysReadable();
-      CountDownLatch entered = new CountDownLatch(1);
-      CountDownLatch release = new CountDownLatch(1);
-      AtomicBoolean inside = new AtomicBoolean();
-      AtomicInteger oldCalls = new AtomicInteger();
-      watcher.watch(
-          fd,
-          WatchFlag.READ,
-          ignored -> {
-            inside.set(true);
-            if (oldCalls.incrementAndGet() == 1) {
-              entered.countDown();
-              awaitQuietly(release);
-            }
-            inside.set(false);
-          });
-      await(entered, "the first call");
+      BlockingFirstCall old = new BlockingFirstCall();
+      watcher.watch(fd, WatchFlag.READ, old);
+      await(old.entered, "the first call");
       Counter replacement = new Counter();
       CompletableFuture<Void> rewatched =
           CompletableFuture.runAsync(
@@ -248,11 +222,11 @@ class ExecutorModeTest {
               runnable -> new Thread(runnable, "rewatcher").start());
       idleWindow();
       assertFalse(rewatched.isDone(), "watch returned while the replaced callback was in flight");
-      release.countDown();
+      old.release.countDown();
       await(rewatched, "watch");
-      assertFalse(inside.get(), "the replaced callback was running when watch returned");
+      assertFalse(old.inside.get(), "the replaced callback was running when watch returned");
       eventually(() -> replacement.calls() >= 3, "the replacing callback");
-      assertEquals(1, oldCalls.get(), "the replaced callback was called again");
+      assertEquals(1, old.calls.get(), "the replaced callback was called again");
       watcher.unwatch(fd, WatchFlag.READ);
     }
   }
@@ -628,6 +602,24 @@ class ExecutorModeTest {
       assertEquals(fd, report.fd());
       assertTrue(report.error() instanceof ErrnoException, report.error().toString());
       assertEquals(2, ((ErrnoException) report.error()).errno(), "ENOENT");
+    }
+  }
+
+  /** A callback whose first call blocks until released; tracks calls and whether one is running. */
+  private static final class BlockingFirstCall implements WatchCallback {
+    final CountDownLatch entered = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+    final AtomicBoolean inside = new AtomicBoolean();
+    final AtomicInteger calls = new AtomicInteger();
+
+    @Override
+    public void run(int fd) {
+      inside.set(true);
+      if (calls.incrementAndGet() == 1) {
+        entered.countDown();
+        awaitQuietly(release);
+      }
+      inside.set(false);
     }
   }
 }
