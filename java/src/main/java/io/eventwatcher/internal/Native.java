@@ -18,28 +18,40 @@ public final class Native {
 
   static final int WRITE = 1;
 
+  /** Creates a native watcher recording into {@code batch} (2 * maxEvents ints). Any thread. */
   static native long create(int maxEvents, ByteBuffer batch) throws java.io.IOException;
 
+  /** Makes the calling thread the loop thread (throws IllegalStateException if one runs). */
   static native void begin(long handle);
 
+  /** Loop thread: runs one turn; returns the batch size, or -1 once stopped. */
   static native int turn(long handle) throws java.io.IOException;
 
+  /** Loop thread: runs native tasks still queued and gives the loop up. */
   static native void end(long handle);
 
+  /** Loop thread: registers (fd, flag) for recording. Returns 0 or -errno. */
   static native int watch(long handle, int fd, int flag);
 
+  /** Loop thread: removes (fd, flag). Returns 0 or -errno. */
   static native int unwatch(long handle, int fd, int flag);
 
+  /** Loop thread: suspends (fd, flag), keeping its epoll entry. Returns 0 or -errno. */
   static native int suspend(long handle, int fd, int flag);
 
+  /** Loop thread: resumes (fd, flag); -ENOENT if the fd was closed or reused meanwhile. */
   static native int resume(long handle, int fd, int flag);
 
+  /** Loop thread: removes every registration. Returns 0 or -errno. */
   static native int unwatchAll(long handle);
 
+  /** Any thread (inside the handle guard): makes the loop's next turn not block. */
   static native void wake(long handle);
 
+  /** Any thread (inside the handle guard): makes turn() return -1 after the current turn. */
   static native void stop(long handle);
 
+  /** The loop thread, last: frees the native watcher (epoll fd, eventfd). */
   static native void destroy(long handle);
 
   /**
