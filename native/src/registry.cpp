@@ -160,10 +160,12 @@ void Registry::resume(int fd, WatchFlag flag) {
     return;
   }
   if (closed_under_us(error)) {
+    // Closed (EBADF) or closed and reused (ENOENT): either way the watched
+    // file is gone, which the contract reports as ENOENT.
     retire_all(slot);
-  } else {
-    registration->suspended = true;
+    throw syscall_error(ENOENT, "resume: the fd was closed while suspended", fd);
   }
+  registration->suspended = true;
   throw syscall_error(error, "resume: epoll_ctl(EPOLL_CTL_MOD)", fd);
 }
 

@@ -605,6 +605,103 @@ class ExecutorModeTest {
     }
   }
 
+  @Test
+  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a deadlock fails, not hangs
+  void callbackClosingWhileAnotherWaitsToUnwatchItDoesNotDeadlock() throws Exception {
+    EventWatcher watcher = watcherOn(pool);
+    int a = alwaysReadable();
+    int b = alwaysReadable();
+    CountDownLatch aStarted = new CountDownLatch(1);
+    CountDownLatch bStarted = new CountDownLatch(1);
+    CompletableFuture<Void> aDone = new CompletableFuture<>();
+    CompletableFuture<Void> bDone = new CompletableFuture<>();
+    AtomicBoolean once = new AtomicBoolean();
+    onLoop(
+        watcher,
+        () -> {
+          watcher.watch(a, WatchFlag.READ, fd -> {
+            if (!once.compareAndSet(false, true)) return;
+            aStarted.countDown();
+            awaitQuietly(bStarted);
+            idleWindow(); // lets b block in unwatch(a), waiting for this call
+            watcher.close();
+            aDone.complete(null);
+          });
+          watcher.watch(b, WatchFlag.READ, fd -> {
+            if (bDone.isDone()) return;
+            awaitQuietly(aStarted);
+            bStarted.countDown();
+            try {
+              watcher.unwatch(a, WatchFlag.READ); // waits for a's call, which closes the watcher
+            } catch (IllegalStateException closed) {
+              // closed before the unwatch reached the loop: also fine
+            }
+            bDone.complete(null);
+          });
+        });
+    await(aDone, "close() from the first callback");
+    await(bDone, "unwatch() in the second callback");
+  }
+
+  @Test
+  void rejectedHandOffLeavesNoNativeRegistration() throws Exception {
+    Reported reported = new Reported();
+    Executor rejecting = runnable -> {
+      throw new RejectedExecutionException("full");
+    };
+    List<Integer> before = epollFds();
+    try (EventWatcher watcher = EventWatcher.builder().executor(rejecting).errorHandler(reported).build()) {
+      List<Integer> created = new java.util.ArrayList<>(epollFds());
+      created.removeAll(before);
+      assertEquals(1, created.size(), "the watcher's epoll fd");
+      int fd = alwaysReadable();
+      watcher.watch(fd, WatchFlag.READ, ignored -> {});
+      eventually(() -> reported.count() > 0, "the rejection report");
+      sync(watcher);
+      String info = java.nio.file.Files.readString(Path.of("/proc/self/fdinfo/" + created.get(0)));
+      assertFalse(info.contains("tfd: " + fd + " "), "the rejected registration is still in epoll:\n" + info);
+    }
+  }
+
+  /** The fds of this process that are epoll instances. */
+  private static List<Integer> epollFds() throws IOException {
+    List<Integer> fds = new java.util.ArrayList<>();
+    try (var entries = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+      for (Path entry : (Iterable<Path>) entries::iterator) {
+        try {
+          if (java.nio.file.Files.readSymbolicLink(entry).toString().equals("anon_inode:[eventpoll]")) {
+            fds.add(Integer.parseInt(entry.getFileName().toString()));
+          }
+        } catch (IOException gone) {
+          // closed meanwhile
+        }
+      }
+    }
+    return fds;
+  }
+
+  @Test
+  void callbackClosingItsFdWithoutUnwatchIsReportedAsEnoent() throws Exception {
+    Reported reported = new Reported();
+    try (EventWatcher watcher = EventWatcher.builder().executor(pool).errorHandler(reported).build()) {
+      int fd = NativeIO.eventFd(1);
+      AtomicInteger calls = new AtomicInteger();
+      watcher.watch(
+          fd,
+          WatchFlag.READ,
+          ignored -> {
+            calls.incrementAndGet();
+            NativeIO.close(fd); // caller bug on purpose: closed without unwatch (not reused)
+          });
+      eventually(() -> reported.count() > 0, "the dropped registration's report");
+      flushTurns(watcher);
+      assertEquals(1, calls.get());
+      Report report = reported.reports().get(0);
+      assertTrue(report.error() instanceof ErrnoException, report.error().toString());
+      assertEquals(2, ((ErrnoException) report.error()).errno(), "ENOENT, as documented");
+    }
+  }
+
   /** A callback whose first call blocks until released; tracks calls and whether one is running. */
   private static final class BlockingFirstCall implements WatchCallback {
     final CountDownLatch entered = new CountDownLatch(1);

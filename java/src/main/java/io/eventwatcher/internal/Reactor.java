@@ -58,8 +58,12 @@ public final class Reactor {
   private final AtomicBoolean closeRequested = new AtomicBoolean();
   private final AtomicInteger callbacksRunning = new AtomicInteger(); // executor calls started, not ended
   private final Object callbacksIdle = new Object();
-  /** Executor callbacks of this reactor blocked in {@link #close()}; guarded by callbacksIdle. */
-  private int callbacksClosing;
+  /**
+   * Executor callbacks of this reactor blocked in {@link #close()} or waiting for another call
+   * ({@link Registration#awaitIdle()}); close() does not wait for them, as they cannot return
+   * while it waits. Guarded by callbacksIdle.
+   */
+  private int callbacksBlocked;
 
   // Loop thread only.
   private Registration[] reads = new Registration[INITIAL_TABLE_SIZE];
@@ -163,7 +167,12 @@ public final class Reactor {
     // Suspend the interest so a still-ready fd does not make the loop spin while the callback runs.
     // The epoll entry stays, so the re-arm can tell if the fd was closed and reused meanwhile.
     int result = Native.suspend(handle, registration.fd, registration.flag);
-    if (result < 0) report(registration.fd, Errors.errno(operation("suspend", registration), registration.fd, result));
+    if (result < 0) {
+      // Still armed: handing off now could start a second call next turn. Drop it instead.
+      drop(registration);
+      report(registration.fd, Errors.errno(operation("suspend", registration), registration.fd, result));
+      return;
+    }
     registration.beginFlight();
     flyingFor(registration.flag)[registration.fd] = registration;
     try {
@@ -172,9 +181,17 @@ public final class Reactor {
       // Rejected: drop the registration rather than retry it every turn.
       registration.retire();
       registration.run(); // skips the call (retired) and ends the flight
-      tableFor(registration.flag)[registration.fd] = null;
+      drop(registration);
       report(registration.fd, e);
     }
+  }
+
+  /** Loop thread: removes a registration from the table and from the native watcher. */
+  private void drop(Registration registration) {
+    registration.retire();
+    Registration[] table = tableFor(registration.flag);
+    if (table[registration.fd] == registration) table[registration.fd] = null;
+    Native.unwatch(handle, registration.fd, registration.flag); // best effort: already failing
   }
 
   /** Executor thread: an executor call has claimed its registration and is about to run it. */
@@ -339,10 +356,10 @@ public final class Reactor {
     // other forever).
     int own = RUNNING_CALLBACK_OF.get() == this ? 1 : 0;
     synchronized (callbacksIdle) {
-      callbacksClosing += own;
+      callbacksBlocked += own;
       callbacksIdle.notifyAll();
       try {
-        while (callbacksRunning.get() > callbacksClosing) {
+        while (callbacksRunning.get() > callbacksBlocked) {
           try {
             callbacksIdle.wait();
           } catch (InterruptedException e) {
@@ -350,7 +367,7 @@ public final class Reactor {
           }
         }
       } finally {
-        callbacksClosing -= own;
+        callbacksBlocked -= own;
       }
     }
     if (interrupted) Thread.currentThread().interrupt();
@@ -371,7 +388,11 @@ public final class Reactor {
       // A call for this (fd, flag) is still running (of the replaced registration, or of one
       // unwatched before): stay suspended until it ends; landed() arms this one then.
       created.armDeferred = true;
-      Native.suspend(handle, fd, flag);
+      int suspended = Native.suspend(handle, fd, flag);
+      if (suspended < 0) {
+        drop(created); // armed while its predecessor runs: not allowed, so not registered
+        throw Errors.errno("watch(" + FLAG_NAMES[flag] + ")", fd, suspended);
+      }
     }
     return replaced;
   }
@@ -474,6 +495,30 @@ public final class Reactor {
 
   private Registration[] flyingFor(int flag) {
     return flag == Native.READ ? flyingReads : flyingWrites;
+  }
+
+  /**
+   * Runs {@code wait} (an executor callback of this reactor waiting for another call) counted as
+   * blocked, so that a close() from that other call does not wait for this one: each would wait
+   * for the other forever.
+   */
+  void whileBlocked(Runnable wait) {
+    boolean callback = RUNNING_CALLBACK_OF.get() == this;
+    if (callback) {
+      synchronized (callbacksIdle) {
+        callbacksBlocked++;
+        callbacksIdle.notifyAll();
+      }
+    }
+    try {
+      wait.run();
+    } finally {
+      if (callback) {
+        synchronized (callbacksIdle) {
+          callbacksBlocked--;
+        }
+      }
+    }
   }
 
   /** Marks the current thread as running an executor callback of this reactor. */

@@ -91,10 +91,18 @@ final class Registration implements Runnable {
    * (which must not block on executor work). A call not started yet needs no wait: it will skip.
    */
   void awaitIdle() {
-    if (reactor.inLoop()) return;
+    if (reactor.inLoop() || !mustWait()) return;
+    reactor.whileBlocked(this::waitUntilIdle);
+  }
+
+  private synchronized boolean mustWait() {
+    return inFlight && runner != null && runner != Thread.currentThread();
+  }
+
+  private void waitUntilIdle() {
     boolean interrupted = false;
     synchronized (this) {
-      while (inFlight && runner != null && runner != Thread.currentThread()) {
+      while (mustWait()) {
         try {
           wait();
         } catch (InterruptedException e) {
