@@ -89,16 +89,12 @@ TEST(FdReuse, ReuseInsideABatchDropsTheFetchedEvent) {
     watcher.watch(other, WatchFlag::Read, fresh_calls.callback());
     watcher.unwatch(fd, WatchFlag::Read);
   };
-  std::promise<void> armed;
-  watcher.runInEventWatcherLoop([&] {
+  on_loop(watcher, [&] {
     watcher.watch(first.r(), WatchFlag::Read, replace_the_other);
     watcher.watch(second.r(), WatchFlag::Read, replace_the_other);
     first.fill();
     second.fill();
-    armed.set_value();
   });
-  auto armed_future = armed.get_future();
-  ASSERT_TRUE(ready(armed_future));
   ASSERT_TRUE(eventually([&] { return old_calls > 0; }));
   flush_turns(watcher, 5);
   EXPECT_EQ(old_calls, 1);

@@ -124,6 +124,19 @@ inline void sync(EventWatcher& watcher) {
   ASSERT_TRUE(ready(future)) << "loop did not run a task";
 }
 
+/// Runs `action` on the loop thread and returns once it has run. Things done
+/// there (watch, make fds ready) all land before the next epoll_wait, so one
+/// batch fetches every event they cause.
+inline void on_loop(EventWatcher& watcher, const std::function<void()>& action) {
+  std::promise<void> done;
+  auto future = done.get_future();
+  watcher.runInEventWatcherLoop([&] {
+    action();
+    done.set_value();
+  });
+  ASSERT_TRUE(ready(future)) << "loop did not run the action";
+}
+
 /// Runs `turns` complete loop turns (each with an epoll_wait that reports
 /// every ready fd) and returns once they are done. A task posted from a task
 /// runs in the next turn, so a chain of `turns` tasks spans that many turns.

@@ -71,16 +71,12 @@ TEST(SynchronousUnwatch, InsideCallbackDropsEventsOfTheSameBatch) {
     watcher.unwatch(first.r(), WatchFlag::Read);
     watcher.unwatch(second.r(), WatchFlag::Read);
   };
-  std::promise<void> armed;
-  watcher.runInEventWatcherLoop([&] {
+  on_loop(watcher, [&] {
     watcher.watch(first.r(), WatchFlag::Read, unwatch_both);
     watcher.watch(second.r(), WatchFlag::Read, unwatch_both);
     first.fill();
     second.fill();
-    armed.set_value();
   });
-  auto armed_future = armed.get_future();
-  ASSERT_TRUE(ready(armed_future));
   flush_turns(watcher, 5);
   EXPECT_EQ(calls, 1);
 }
@@ -101,8 +97,7 @@ TEST(SynchronousUnwatch, UnwatchAllInsideCallbackStopsTheRestOfTheBatch) {
   EventWatcher watcher;
   std::vector<Pipe> pipes(4);
   std::atomic<int> calls{0};
-  std::promise<void> armed;
-  watcher.runInEventWatcherLoop([&] {
+  on_loop(watcher, [&] {
     for (Pipe& pipe : pipes) {
       watcher.watch(pipe.r(), WatchFlag::Read, [&](int) {
         ++calls;
@@ -110,10 +105,7 @@ TEST(SynchronousUnwatch, UnwatchAllInsideCallbackStopsTheRestOfTheBatch) {
       });
       pipe.fill();
     }
-    armed.set_value();
   });
-  auto armed_future = armed.get_future();
-  ASSERT_TRUE(ready(armed_future));
   flush_turns(watcher, 5);
   EXPECT_EQ(calls, 1);
 }
