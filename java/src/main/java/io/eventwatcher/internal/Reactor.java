@@ -15,6 +15,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The Java half of a watcher: a {@link Thread} that runs the native loop, the table of Java
@@ -57,11 +59,13 @@ public final class Reactor {
   private final AtomicBoolean tasksPending = new AtomicBoolean();
   private final AtomicBoolean closeRequested = new AtomicBoolean();
   private final AtomicInteger callbacksRunning = new AtomicInteger(); // executor calls started, not ended
-  private final Object callbacksIdle = new Object();
+  // Not a monitor: close() from a virtual-thread callback must not pin its carrier while waiting.
+  private final ReentrantLock callbacksLock = new ReentrantLock();
+  private final Condition callbacksIdle = callbacksLock.newCondition();
   /**
    * Executor callbacks of this reactor blocked in {@link #close()} or waiting for another call
    * ({@link Registration#awaitIdle()}); close() does not wait for them, as they cannot return
-   * while it waits. Guarded by callbacksIdle.
+   * while it waits. Guarded by callbacksLock.
    */
   private int callbacksBlocked;
 
@@ -205,8 +209,11 @@ public final class Reactor {
       callbacksRunning.decrementAndGet();
       // Only close() waits for this, and it sets closeRequested before it reads the count.
       if (closeRequested.get()) {
-        synchronized (callbacksIdle) {
-          callbacksIdle.notifyAll();
+        callbacksLock.lock();
+        try {
+          callbacksIdle.signalAll();
+        } finally {
+          callbacksLock.unlock();
         }
       }
     }
@@ -355,20 +362,17 @@ public final class Reactor {
     // other callback waiting here (two callbacks closing at once would otherwise wait for each
     // other forever).
     int own = RUNNING_CALLBACK_OF.get() == this ? 1 : 0;
-    synchronized (callbacksIdle) {
+    callbacksLock.lock();
+    try {
       callbacksBlocked += own;
-      callbacksIdle.notifyAll();
+      callbacksIdle.signalAll();
       try {
-        while (callbacksRunning.get() > callbacksBlocked) {
-          try {
-            callbacksIdle.wait();
-          } catch (InterruptedException e) {
-            interrupted = true;
-          }
-        }
+        while (callbacksRunning.get() > callbacksBlocked) callbacksIdle.awaitUninterruptibly();
       } finally {
         callbacksBlocked -= own;
       }
+    } finally {
+      callbacksLock.unlock();
     }
     if (interrupted) Thread.currentThread().interrupt();
   }
@@ -505,17 +509,23 @@ public final class Reactor {
   void whileBlocked(Runnable wait) {
     boolean callback = RUNNING_CALLBACK_OF.get() == this;
     if (callback) {
-      synchronized (callbacksIdle) {
+      callbacksLock.lock();
+      try {
         callbacksBlocked++;
-        callbacksIdle.notifyAll();
+        callbacksIdle.signalAll();
+      } finally {
+        callbacksLock.unlock();
       }
     }
     try {
       wait.run();
     } finally {
       if (callback) {
-        synchronized (callbacksIdle) {
+        callbacksLock.lock();
+        try {
           callbacksBlocked--;
+        } finally {
+          callbacksLock.unlock();
         }
       }
     }

@@ -1,6 +1,8 @@
 package io.eventwatcher.internal;
 
 import io.eventwatcher.WatchCallback;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One (fd, flag) registration of a {@link Reactor}. Its identity matters: the reactor's table holds
@@ -14,6 +16,9 @@ import io.eventwatcher.WatchCallback;
  * retired never starts: {@link #run()} claims the call under this object's lock and skips it if
  * retired. So waiting (unwatch, close) is only ever for a call that is running, never for one
  * queued behind the waiter in a bounded executor.
+ *
+ * <p>The state is guarded by a {@link ReentrantLock}, not a monitor, so that a virtual thread
+ * waiting here (a virtual-thread executor's callback unwatching another) does not pin its carrier.
  */
 final class Registration implements Runnable {
   final int fd;
@@ -29,7 +34,9 @@ final class Registration implements Runnable {
   boolean armDeferred;
 
   private final Reactor reactor;
-  // Guarded by this.
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition idle = lock.newCondition();
+  // Guarded by lock.
   private boolean retired;
   private boolean inFlight;
   private Thread runner; // the thread running the call, once it has started
@@ -43,8 +50,13 @@ final class Registration implements Runnable {
   }
 
   /** Loop thread: marks the hand-off to the executor. */
-  synchronized void beginFlight() {
-    inFlight = true;
+  void beginFlight() {
+    lock.lock();
+    try {
+      inFlight = true;
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** Executor thread: runs the call unless retired meanwhile; then lets the loop move on. */
@@ -63,26 +75,46 @@ final class Registration implements Runnable {
     reactor.flightEnded(this, started);
   }
 
-  private synchronized boolean claim() {
-    if (retired) return false;
-    runner = Thread.currentThread();
-    reactor.callbackStarted();
-    return true;
+  private boolean claim() {
+    lock.lock();
+    try {
+      if (retired) return false;
+      runner = Thread.currentThread();
+      reactor.callbackStarted();
+      return true;
+    } finally {
+      lock.unlock();
+    }
   }
 
-  private synchronized void endFlight() {
-    inFlight = false;
-    runner = null;
-    notifyAll();
+  private void endFlight() {
+    lock.lock();
+    try {
+      inFlight = false;
+      runner = null;
+      idle.signalAll();
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** Loop thread: removed from the table (unwatched, replaced, closed); a call not started skips. */
-  synchronized void retire() {
-    retired = true;
+  void retire() {
+    lock.lock();
+    try {
+      retired = true;
+    } finally {
+      lock.unlock();
+    }
   }
 
-  synchronized boolean isRetired() {
-    return retired;
+  boolean isRetired() {
+    lock.lock();
+    try {
+      return retired;
+    } finally {
+      lock.unlock();
+    }
   }
 
   /**
@@ -95,21 +127,25 @@ final class Registration implements Runnable {
     reactor.whileBlocked(this::waitUntilIdle);
   }
 
-  private synchronized boolean mustWait() {
+  private boolean mustWait() {
+    lock.lock();
+    try {
+      return mustWaitLocked();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private boolean mustWaitLocked() {
     return inFlight && runner != null && runner != Thread.currentThread();
   }
 
   private void waitUntilIdle() {
-    boolean interrupted = false;
-    synchronized (this) {
-      while (mustWait()) {
-        try {
-          wait();
-        } catch (InterruptedException e) {
-          interrupted = true;
-        }
-      }
+    lock.lock();
+    try {
+      while (mustWaitLocked()) idle.awaitUninterruptibly();
+    } finally {
+      lock.unlock();
     }
-    if (interrupted) Thread.currentThread().interrupt();
   }
 }
