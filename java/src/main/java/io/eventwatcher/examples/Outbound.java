@@ -25,7 +25,7 @@ final class Outbound {
   private boolean writeWatched;
 
   /**
-   * @param limit the most bytes that may wait; {@link #append} refuses more
+   * @param limit the most bytes that may wait; {@link #queue} refuses more
    * @param onWritable the WRITE callback, which should call {@link #flush()}
    */
   Outbound(EventWatcher watcher, int fd, int limit, WatchCallback onWritable) {

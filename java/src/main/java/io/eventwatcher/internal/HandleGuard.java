@@ -33,15 +33,6 @@ final class HandleGuard {
     state.decrementAndGet();
   }
 
-  /**
-   * Whether {@link #close()} has begun. Any thread.
-   *
-   * @return true once closed
-   */
-  boolean isClosed() {
-    return state.get() < 0;
-  }
-
   /** Refuses new users and waits until current ones have released. Idempotent; any thread. */
   void close() {
     int current;
