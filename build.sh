@@ -6,8 +6,9 @@
 #   ./build.sh test         build and run every test suite: googletest (ctest),
 #                           JUnit under -Xcheck:jni, the jar alone on JDK 17/25
 #   ./build.sh bench [--quick]
-#                           dispatch benchmarks: C epoll, C++ core, Java, JDK
-#                           Selector (bench/results/dispatch.md)
+#                           every benchmark against its peers (C epoll, C++
+#                           core, JDK Selector, Netty): docs/BENCHMARKS.md;
+#                           --quick is a few-minute smoke run (bench/target/quick)
 #   ./build.sh sanitize address|thread
 #                           run the native suite under ASan+UBSan or TSan
 #   ./build.sh help         this text
@@ -27,7 +28,7 @@ die() {
   exit 1
 }
 
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # googletest: Debian's libgtest-dev ships the static libraries and the CMake
 # package config that find_package(GTest) uses.
@@ -159,12 +160,23 @@ cmd_sanitize() {
   run_ctest "${build_root}/${sanitizer}"
 }
 
+# The benchmarks need the library jar in ~/.m2 (bench/pom.xml depends on it),
+# wrk for the servers and python3 for the report.
+cmd_bench() {
+  ensure_client_tools
+  command -v python3 > /dev/null || die "python3 is needed for the benchmark report"
+  build_release_native
+  log "installing the library jar into ~/.m2 for the benchmarks"
+  maven -q clean install -DskipTests
+  "${root}/bench/run.sh" "$@"
+}
+
 main() {
   case "${1:-}" in
     "") cmd_default ;;
     test) cmd_test ;;
     sanitize) cmd_sanitize "${2:-}" ;;
-    bench) "${root}/bench/run-dispatch.sh" "${@:2}" ;;
+    bench) cmd_bench "${@:2}" ;;
     help | -h | --help) usage ;;
     *)
       usage >&2

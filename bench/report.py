@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""Turns one benchmark run into BENCHMARKS.md and its SVG plots.
+
+usage: report.py RESULTS_DIR OUTPUT_MD
+
+RESULTS_DIR holds what bench/run.sh collected: results.tsv (RESULT lines, see bench/README.md),
+jmh-*.json (JMH's JSON results) and meta.txt (key=value lines describing the run). The plots go
+to a folder named `bench` beside OUTPUT_MD. Each target of issue 5 is judged from the numbers;
+a missed target is followed by its analysis from bench/analysis/<target id>.md, written by hand
+from a profile, so that the numbers are always generated and the explanations stay attached.
+
+Exits 1 when a workload has no result at all (a broken harness), never because of a number.
+"""
+import json
+import sys
+from pathlib import Path
+
+import svg
+
+IMPLS = {  # impl id -> display name, in table order
+    "c-epoll": "C epoll",
+    "c-eventfd": "C eventfd",
+    "cpp-core": "C++ core",
+    "java-api": "EventWatcher (Java)",
+    "jdk-selector": "JDK Selector",
+    "netty-epoll": "Netty epoll",
+}
+COLOURS = {name: svg.PALETTE[i] for i, name in enumerate(IMPLS.values())}
+LIMITS = {"dispatch": "c-epoll", "task-rtt": "c-eventfd", "task-throughput": "c-eventfd",
+          "churn": "c-epoll", "server": "c-epoll", "idle": "c-epoll"}
+JMH_IMPLS = {"javaApi": "java-api", "jdkSelector": "jdk-selector", "netty": "netty-epoll"}
+JMH_WORKLOADS = {"DispatchBenchmark": "dispatch", "TaskLatencyBenchmark": "task-rtt",
+                 "TaskThroughputBenchmark": "task-throughput", "ChurnBenchmark": "churn"}
+ANALYSIS_DIR = Path(__file__).resolve().parent / "analysis"
+
+
+class Results:
+    """(workload, impl, param, metric) -> (value, error or None)."""
+
+    def __init__(self):
+        self.values = {}
+
+    def add(self, workload, impl, param, metric, value, error=None):
+        self.values[(workload, impl, str(param), metric)] = (float(value), error)
+
+    def get(self, workload, impl, param, metric):
+        found = self.values.get((workload, impl, str(param), metric))
+        return found[0] if found else None
+
+    def error(self, workload, impl, param, metric):
+        found = self.values.get((workload, impl, str(param), metric))
+        return found[1] if found else None
+
+    def params(self, workload):
+        seen = []
+        for w, _, p, _ in self.values:
+            if w == workload and p not in seen:
+                seen.append(p)
+        return sorted(seen, key=_param_order)
+
+    def impls(self, workload):
+        present = {i for w, i, _, _ in self.values if w == workload}
+        return [i for i in IMPLS if i in present]
+
+
+def _param_order(param):
+    head = param.split("/")[0]
+    return (0, float(head), param) if head.replace(".", "").isdigit() else (1, 0, param)
+
+
+def load_tsv(results, path):
+    for line in path.read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) == 6 and fields[0] == "RESULT":
+            results.add(*fields[1:])
+
+
+def load_jmh(results, path):
+    for run in json.loads(path.read_text()):
+        cls, method = run["benchmark"].split(".")[-2:]
+        workload = JMH_WORKLOADS.get(cls)
+        if workload is None:
+            continue
+        metric = run["primaryMetric"]
+        score, error = metric["score"], metric.get("scoreError")
+        error = None if error in (None, "NaN") or error != error else float(error)
+        if workload == "churn":
+            suffix = "CrossThread" if method.endswith("CrossThread") else "Loop"
+            impl, param = JMH_IMPLS[method[: -len(suffix)]], "cross-thread" if suffix == "CrossThread" else "loop"
+            results.add(workload, impl, param, "ops_per_s", score, error)
+        elif workload == "dispatch":
+            impl, param = JMH_IMPLS[method], run["params"]["fds"]
+            results.add(workload, impl, param, "events_per_s", score, error)
+            alloc = run.get("secondaryMetrics", {}).get("gc.alloc.rate.norm")
+            if alloc:
+                results.add(workload, impl, param, "bytes_per_event", alloc["score"])
+        elif workload == "task-rtt":
+            scale = {"ns/op": 1, "us/op": 1e3, "ms/op": 1e6}[metric["scoreUnit"]]
+            impl = JMH_IMPLS[method]
+            results.add(workload, impl, "1", "mean_ns", score * scale)
+            for key, name in (("50.0", "p50_ns"), ("99.0", "p99_ns")):
+                results.add(workload, impl, "1", name, metric["scorePercentiles"][key] * scale)
+        elif workload == "task-throughput":
+            results.add(workload, JMH_IMPLS[method], str(run["threads"]), "tasks_per_s", score, error)
+
+
+def fmt(value, digits=2):
+    if value is None:
+        return "–"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.{digits}f} M"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:.0f} k"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.{digits}f}"
+
+
+def table(results, workload, metric, higher_is_better, title_param, label=None, scale=1.0):
+    """Markdown rows: one per (param, impl), with ratios to the best peer and to the C limit."""
+    limit = LIMITS.get(workload)
+    lines = [f"| {title_param} | Implementation | {label or metric.replace('_', ' ')} | vs best | vs C |",
+             "|---:|---|---:|---:|---:|"]
+    for param in results.params(workload):
+        values = {i: results.get(workload, i, param, metric) for i in results.impls(workload)}
+        values = {i: v for i, v in values.items() if v is not None}
+        if not values:
+            continue
+        best = max(values.values()) if higher_is_better else min(values.values())
+        base = values.get(limit)
+        for impl, value in values.items():
+            shown = fmt(value / scale)
+            err = results.error(workload, impl, param, metric)
+            if err:
+                shown += f" ± {fmt(float(err) / scale)}"
+            vs_best = f"{value / best:.2f}" if best else "–"
+            vs_c = f"{value / base:.2f}" if base else "–"
+            lines.append(f"| {param} | {IMPLS[impl]} | {shown} | {vs_best} | {vs_c} |")
+    return "\n".join(lines)
+
+
+def ratio(results, workload, impl, param, metric, limit=None):
+    value = results.get(workload, impl, param, metric)
+    base = results.get(workload, limit or LIMITS[workload], param, metric)
+    return value / base if value is not None and base else None
+
+
+def targets(results):
+    """Issue 5's targets: (id, target, measured text, met: True/False/None when not measured)."""
+    out = []
+
+    def dispatch_target(tid, param, goal):
+        r = ratio(results, "dispatch", "java-api", param, "events_per_s")
+        sel = ratio(results, "dispatch", "jdk-selector", param, "events_per_s")
+        text = "not measured" if r is None else f"{r:.2f} of C" + (f" (JDK Selector {sel:.2f})" if sel else "")
+        out.append((tid, f"Java dispatch at {param} ready fd{'' if param == '1' else 's'} ≥ {goal} of the C loop", text,
+                    None if r is None else r >= goal))
+
+    dispatch_target("dispatch-java-1000", "1000", 0.95)
+    dispatch_target("dispatch-java-1", "1", 0.85)
+    core = {p: ratio(results, "dispatch", "cpp-core", p, "events_per_s") for p in results.params("dispatch")}
+    core = {p: r for p, r in core.items() if r is not None}
+    out.append(("dispatch-core", "C++ core dispatch ≥ 0.97 of the C loop",
+                ", ".join(f"{r:.2f} at {p}" for p, r in core.items()) or "not measured",
+                all(r >= 0.97 for r in core.values()) if core else None))
+    rtt = {i: ratio(results, "task-rtt", i, "1", "p50_ns") for i in ("cpp-core", "java-api")}
+    rtt = {i: r for i, r in rtt.items() if r is not None}
+    out.append(("task-rtt", "Task round trip p50 within 5% of the C eventfd ping-pong",
+                ", ".join(f"{IMPLS[i]} {r:.2f}× C" for i, r in rtt.items()) or "not measured",
+                all(r <= 1.05 for r in rtt.values()) if rtt else None))
+    conns = results.params("server")
+    cpu = {c: ratio(results, "server", "java-api", c, "cpu_us_per_req") for c in conns}
+    cpu = {c: r for c, r in cpu.items() if r is not None}
+    out.append(("server-cpu", "HTTP server CPU per request within 3% of the C responder at every connection count",
+                ", ".join(f"{r:.2f}× C at {c}" for c, r in cpu.items()) or "not measured",
+                all(r <= 1.03 for r in cpu.values()) if cpu else None))
+    rps = {}
+    for c in conns:
+        ours = results.get("server", "java-api", c, "req_per_s")
+        peers = [results.get("server", p, c, "req_per_s") for p in ("jdk-selector", "netty-epoll")]
+        peers = [p for p in peers if p is not None]
+        if ours is not None and peers:
+            rps[c] = ours / max(peers)
+    out.append(("server-rps", "HTTP server requests/s not below either Java peer",
+                ", ".join(f"{r:.2f}× the better Java peer at {c}" for c, r in rps.items()) or "not measured",
+                all(r >= 1.0 for r in rps.values()) if rps else None))
+    alloc = {p: results.get("dispatch", "java-api", p, "bytes_per_event") for p in results.params("dispatch")}
+    alloc = {p: a for p, a in alloc.items() if a is not None}
+    out.append(("alloc", "Zero bytes allocated per dispatched event (Java)",
+                ", ".join(f"{a:.3f} B at {p}" for p, a in alloc.items()) or "not measured",
+                all(a < 0.01 for a in alloc.values()) if alloc else None))
+    idle = {i: results.get("idle", i, p, "loop_wakeups") for i in ("cpp-core", "java-api") for p in results.params("idle")}
+    idle = {i: w for i, w in idle.items() if w is not None}
+    out.append(("idle", "An idle watcher makes no wakeups",
+                ", ".join(f"{IMPLS[i]} {w:.0f}" for i, w in idle.items()) or "not measured",
+                all(w == 0 for w in idle.values()) if idle else None))
+    return out
+
+
+def plots(results, folder):
+    """Writes the SVG plots; returns {name: file name}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+
+    def save(name, text):
+        (folder / name).write_text(text)
+        written[name] = name
+
+    dense = [p for p in results.params("dispatch") if "/" not in p]
+    if dense:
+        series = [(IMPLS[i], [results.get("dispatch", i, p, "events_per_s") for p in dense])
+                  for i in results.impls("dispatch")]
+        save("dispatch.svg", svg.line_chart("Dispatch throughput (higher is better)", "ready fds (log scale)",
+                                            "events/s", [int(p) for p in dense], series, log_x=True,
+                                            colours=COLOURS))
+    impls = results.impls("task-rtt")
+    if impls:
+        series = [(m, [results.get("task-rtt", i, "1", f"{m}_ns") / 1e3
+                       if results.get("task-rtt", i, "1", f"{m}_ns") is not None else None for i in impls])
+                  for m in ("p50", "p99")]
+        save("task-latency.svg", svg.bar_chart("Task round trip latency (lower is better)", "µs",
+                                               [IMPLS[i] for i in impls], series))
+    conns = results.params("server")
+    if conns:
+        for metric, name, title, label in (
+                ("req_per_s", "server-rps.svg", "HTTP requests/s (higher is better)", "requests/s"),
+                ("cpu_us_per_req", "server-cpu.svg", "Server CPU per request (lower is better)", "µs CPU / request")):
+            series = [(IMPLS[i], [results.get("server", i, c, metric) for c in conns])
+                      for i in results.impls("server")]
+            save(name, svg.bar_chart(title, label, [f"{c} connections" for c in conns], series, colours=COLOURS))
+    return written
+
+
+def document(results, meta, plot_files, plot_dir_name):
+    out = []
+    add = out.append
+    add("# Benchmarks\n")
+    add("Generated by `bench/report.py` from one run of the harness: every peer was measured on the same "
+        "machine in the same run, and every figure is shown with its ratio to the best peer (**vs best**) and "
+        "to the plain C program that sets the limit (**vs C**). For rates higher is better; for latencies, CPU "
+        "time and bytes lower is better, so a ratio above 1.00 there means slower or bigger. Workloads, "
+        "peers and the result format are described in [bench/README.md](../bench/README.md).\n")
+    add(f"- Command: `{meta.get('command', '?')}`")
+    for key, label in (("date", "Date"), ("machine", "Machine"), ("kernel", "Kernel"), ("jdk", "JDK"),
+                       ("compiler", "Compiler"), ("netty", "Netty"), ("wrk", "wrk"), ("durations", "Durations")):
+        if key in meta:
+            add(f"- {label}: {meta[key]}")
+    add(f"- Raw data: [{plot_dir_name}/results.tsv]({plot_dir_name}/results.tsv) and the JMH JSON files beside it\n")
+
+    add("## Targets\n")
+    add("| Target | Measured | Met |\n|---|---|:-:|")
+    judged = targets(results)
+    for _, target, measured, met in judged:
+        add(f"| {target} | {measured} | {'–' if met is None else ('yes' if met else '**no**')} |")
+    add("")
+
+    add("## 1. Dispatch throughput\n")
+    add("N pipes each hold one unread byte, watched for READ, level-triggered: every fd is ready on every "
+        "turn, so the loop never blocks and does no I/O. One event is one callback call; events/s per loop "
+        "thread. `W/R` = W watched fds of which R are ready. Java rows are JMH scores ± the 99.9% "
+        "confidence interval; native rows are the mean of timed iterations.\n")
+    add(table(results, "dispatch", "events_per_s", True, "Ready fds", "events/s"))
+    if "dispatch.svg" in plot_files:
+        add(f"\n![Dispatch throughput]({plot_dir_name}/dispatch.svg)\n")
+    sparse = [p for p in results.params("dispatch") if "/" in p]
+    for p in sparse:
+        ready = p.split("/")[1]
+        parts = []
+        for i in results.impls("dispatch"):
+            a, b = results.get("dispatch", i, p, "events_per_s"), results.get("dispatch", i, ready, "events_per_s")
+            if a and b:
+                parts.append(f"{IMPLS[i]} {a / b:.2f}")
+        if parts:
+            add(f"\nWatched but idle fds cost nothing per turn: events/s with {p} (watched/ready) divided by "
+                f"events/s with {ready} watched, all ready: " + ", ".join(parts) + ".\n")
+    alloc = [(p, i, results.get("dispatch", i, p, "bytes_per_event")) for p in results.params("dispatch")
+             for i in results.impls("dispatch")]
+    alloc = [a for a in alloc if a[2] is not None]
+    if alloc:
+        add("\nBytes allocated per dispatched event (JMH `-prof gc`, `gc.alloc.rate.norm`, all JVM threads):\n")
+        add("| Ready fds | Implementation | B/event |\n|---:|---|---:|")
+        for p, i, a in alloc:
+            add(f"| {p} | {IMPLS[i]} | {a:.3f} |")
+        add("")
+
+    add("\n## 2. Cross-thread tasks\n")
+    add("Round trip: another thread submits one task and waits until the loop has run it and the task has "
+        "woken the submitter. C: eventfd ping-pong (the loop in epoll_wait). JDK Selector: a queue plus "
+        "`wakeup()`. Netty: `EventLoop.execute`. JMH `SampleTime` percentiles for Java.\n")
+    add(table(results, "task-rtt", "p50_ns", False, "Submitters", "p50 µs", 1e3))
+    add("")
+    add(table(results, "task-rtt", "p99_ns", False, "Submitters", "p99 µs", 1e3))
+    if "task-latency.svg" in plot_files:
+        add(f"\n![Task round trip]({plot_dir_name}/task-latency.svg)\n")
+    add("\nThroughput: several submitter threads, each keeping up to 1,024 tasks in flight; tasks run per "
+        "second.\n")
+    add(table(results, "task-throughput", "tasks_per_s", True, "Submitters", "tasks/s"))
+
+    add("\n## 3. Watch/unwatch churn\n")
+    add("One op is a watch of one fd followed by its unwatch: from the loop thread itself (`loop`) and from "
+        "another thread (`cross-thread`, each call a synchronous hand-off to the loop). C: `epoll_ctl` "
+        "ADD + DEL.\n")
+    add(table(results, "churn", "ops_per_s", True, "From", "watch+unwatch/s"))
+
+    add("\n## 4. HTTP server\n")
+    add("Each server answers `GET /` with the same bytes (keep-alive, pipelining): the project's "
+        "`java -jar eventwatcher.jar http` (EventWatcher (Java)), and minimal responders on the C++ core, "
+        "plain C epoll, the JDK Selector and Netty's epoll transport (bench/ only). Each server is pinned to "
+        "CPU 0 and wrk (one thread) to CPU 1; after a warm-up run, wrk loads it for the measured run. CPU is "
+        "the server process's utime + stime over that run divided by the requests served, so µs per request "
+        "= CPU seconds per million requests.\n")
+    for metric, label, higher in (("req_per_s", "Requests/s", True), ("cpu_us_per_req", "CPU µs per request", False),
+                                  ("p50_us", "Latency p50 (µs)", False), ("p99_us", "Latency p99 (µs)", False)):
+        add(f"\n**{label}**\n")
+        add(table(results, "server", metric, higher, "Connections", label))
+    for name, title in (("server-rps.svg", "Requests/s"), ("server-cpu.svg", "CPU per request")):
+        if name in plot_files:
+            add(f"\n![{title}]({plot_dir_name}/{name})\n")
+    errors = [(c, i, results.get("server", i, c, "errors")) for c in results.params("server")
+              for i in results.impls("server")]
+    errors = [e for e in errors if e[2]]
+    add("\nSocket errors or non-200 responses reported by wrk: " +
+        (", ".join(f"{IMPLS[i]} {e:.0f} at {c}" for c, i, e in errors) if errors else "none") + ".\n")
+
+    add("\n## 5. Memory per watched fd\n")
+    add("Bytes added by watching each of N never-ready fds (the fds themselves excluded). Native: malloc'd "
+        "bytes (C++, mallinfo2) or anonymous RSS with the Java heap pre-sized and pre-touched (Java). Heap: "
+        "Java heap used after a full GC.\n")
+    for metric, label in (("native_bytes_per_fd", "native B/fd"), ("heap_bytes_per_fd", "Java heap B/fd")):
+        add(table(results, "memory", metric, False, "Watched fds", label))
+        add("")
+
+    add("\n## 6. Idle\n")
+    add("One watched, never-ready fd and nothing else to do: the loop thread's context switches (each "
+        "is a wakeup or a preemption) and CPU time over the window, and the whole process's CPU time "
+        "(for the JVMs that includes the JIT and GC threads).\n")
+    for metric, label in (("loop_wakeups", "loop thread wakeups"), ("loop_cpu_ms", "loop thread CPU ms"),
+                          ("process_cpu_ms", "process CPU ms")):
+        add(table(results, "idle", metric, False, "Seconds", label))
+        add("")
+
+    missed = [(tid, target) for tid, target, _, met in judged if met is False]
+    if missed:
+        add("\n## Missed targets\n")
+        for tid, target in missed:
+            note = ANALYSIS_DIR / f"{tid}.md"
+            text = note.read_text().strip() if note.exists() else "No analysis written yet."
+            add(f"### {target}\n\n{text}\n")
+    return "\n".join(out).replace("\n\n\n", "\n\n") + "\n"
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    run_dir, output = Path(argv[1]), Path(argv[2])
+    results = Results()
+    load_tsv(results, run_dir / "results.tsv")
+    for path in sorted(run_dir.glob("jmh-*.json")):
+        load_jmh(results, path)
+    meta = {}
+    meta_file = run_dir / "meta.txt"
+    if meta_file.exists():
+        for line in meta_file.read_text().splitlines():
+            key, _, value = line.partition("=")
+            meta[key.strip()] = value.strip()
+    missing = [w for w in ("dispatch", "task-rtt", "task-throughput", "churn", "server", "memory", "idle")
+               if not results.params(w)]
+    plot_dir_name = "bench"
+    plot_dir = output.parent / plot_dir_name
+    plot_files = plots(results, plot_dir)
+    if plot_dir.resolve() != run_dir.resolve():
+        for path in [run_dir / "results.tsv", *sorted(run_dir.glob("jmh-*.json"))]:
+            (plot_dir / path.name).write_bytes(path.read_bytes())
+    output.write_text(document(results, meta, plot_files, plot_dir_name))
+    if missing:
+        print(f"report: no results for {', '.join(missing)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

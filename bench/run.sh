@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Every benchmark workload against its peers in one run, then the report.
+#
+#   bench/run.sh           full run (~25 min): docs/BENCHMARKS.md and docs/bench/
+#   bench/run.sh --quick   CI smoke (~4 min): bench/target/quick/BENCHMARKS.md
+#
+# Called by `./build.sh bench [--quick]`, which first builds the release
+# native library and installs the library jar into ~/.m2; this script builds
+# the benchmark programs (build/bench) and benchmarks.jar itself. Needs wrk,
+# taskset and python3. See bench/README.md for the workloads and the result
+# format. Exits non-zero if a program fails or a workload has no result; no
+# number is judged.
+set -euo pipefail
+
+quick=false
+case "${1:-}" in
+  "") ;;
+  --quick) quick=true ;;
+  *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
+
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$bench_dir")
+cd "$root"
+
+if $quick; then
+  dispatch_params=(1 1000 100000/100)
+  native_dispatch=(200 1 500)            # warm-up ms, iterations, ms per iteration
+  jmh_args=(-f 1 -wi 1 -w 500ms -i 1 -r 500ms)
+  task_args=(200 500 4)                  # warm-up ms, measured ms, submitter threads
+  churn_args=(200 500)
+  memory_fds=10000 idle_seconds=1
+  server_args=(1 1 50)                   # warm-up s, measured s, connection counts...
+  jvm_flags=(-Djmh.ignoreLock=true)      # a smoke run judges no timing: never refuse to run
+  out_dir="$bench_dir/target/quick" report="$bench_dir/target/quick/BENCHMARKS.md"
+else
+  dispatch_params=(1 100 1000 10000 100000/100)
+  native_dispatch=(1000 5 1000)
+  jmh_args=(-f 1 -wi 3 -w 1s -i 5 -r 1s)
+  task_args=(2000 5000 4)
+  churn_args=(1000 5000)
+  memory_fds=100000 idle_seconds=10
+  server_args=(5 10 50 500 5000)
+  jvm_flags=()                           # JMH's lock: one measurement at a time
+  out_dir="$bench_dir/target/full" report="$root/docs/BENCHMARKS.md"
+fi
+run_dir="$out_dir/run"
+rm -rf "$run_dir"
+mkdir -p "$run_dir"
+results="$run_dir/results.tsv"
+: >"$results"
+
+step() { printf '\n== %s\n' "$*" >&2; }
+# record CMD...: runs a program, keeps its RESULT lines, shows the rest.
+record() {
+  "$@" | tee -a "$run_dir/stdout.log" | { grep '^RESULT' || true; } >>"$results"
+}
+
+# 100,000 watched pipes need 200,000 descriptors; root may raise the hard limit.
+ulimit -Hn 1048576 2>/dev/null || true
+ulimit -Sn "$(ulimit -Hn)"
+
+step "building the benchmark programs (build/bench) and benchmarks.jar"
+cmake -S "$root" -B "$root/build/bench" -DCMAKE_BUILD_TYPE=Release -DEVENTWATCHER_BUILD_BENCH=ON \
+  -DEVENTWATCHER_BUILD_TESTS=OFF -DEVENTWATCHER_BUILD_JNI=OFF >/dev/null
+cmake --build "$root/build/bench" -j 2 >/dev/null
+native="$root/build/bench/bench/native"
+mvn -B -q -ntp -f "$bench_dir/pom.xml" package
+bench_jar="$bench_dir/target/benchmarks.jar"
+lib_jar=$(ls "$root"/java/target/eventwatcher-*.jar | grep -v original | head -1)
+
+jmh() { # jmh NAME CLASS [JMH args...]: one JMH run, JSON into the run folder
+  local name=$1 cls=$2
+  shift 2
+  local cmd=(java "${jvm_flags[@]}" -jar "$bench_jar" "$cls" "${jmh_args[@]}" -foe true "$@"
+    -rf json -rff "$run_dir/jmh-$name.json" -jvmArgsAppend --enable-native-access=ALL-UNNAMED)
+  step "${cmd[*]}"
+  "${cmd[@]}" >"$run_dir/jmh-$name.log"
+  sed -n '/^Benchmark /,$p' "$run_dir/jmh-$name.log" >&2
+}
+
+step "1. dispatch"
+for p in "${dispatch_params[@]}"; do
+  ready=${p#*/} watched=${p%/*}
+  for program in epoll_dispatch core_dispatch; do
+    record "$native/$program" "$ready" "$watched" "${native_dispatch[@]}"
+  done
+done
+fds_csv=$(IFS=,; echo "${dispatch_params[*]}")
+jmh dispatch DispatchBenchmark -p fds="$fds_csv" -prof gc
+
+step "2. tasks"
+for program in epoll_pingpong core_tasks; do record "$native/$program" "${task_args[@]}"; done
+jmh task-latency TaskLatencyBenchmark
+jmh task-throughput TaskThroughputBenchmark
+
+step "3. churn"
+for program in epoll_churn core_churn; do record "$native/$program" "${churn_args[@]}"; done
+jmh churn ChurnBenchmark
+
+step "5. memory"
+record "$native/core_memory" "$memory_fds"
+for impl in java-api jdk-selector; do
+  record java -Xms1g -Xmx1g -XX:+AlwaysPreTouch -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED \
+    -cp "$bench_jar" io.eventwatcher.bench.probes.MemoryProbe "$impl" "$memory_fds"
+done
+
+step "6. idle: all five loops side by side for ${idle_seconds} s"
+idle_logs=()
+for cmd in "$native/epoll_idle $idle_seconds" "$native/core_idle $idle_seconds" \
+  "java --enable-native-access=ALL-UNNAMED -cp $bench_jar io.eventwatcher.bench.probes.IdleProbe java-api $idle_seconds" \
+  "java -cp $bench_jar io.eventwatcher.bench.probes.IdleProbe jdk-selector $idle_seconds" \
+  "java -cp $bench_jar io.eventwatcher.bench.probes.IdleProbe netty-epoll $idle_seconds"; do
+  idle_logs+=("$run_dir/idle-${#idle_logs[@]}.log")
+  # shellcheck disable=SC2086 # the command is a word list on purpose
+  $cmd >"${idle_logs[-1]}" &
+done
+failed=0
+for _ in "${idle_logs[@]}"; do wait -n || failed=1; done
+((failed == 0)) || { cat "${idle_logs[@]}" >&2; exit 1; }
+cat "${idle_logs[@]}" | grep '^RESULT' >>"$results"
+
+step "4. servers"
+NATIVE_DIR="$native" BENCH_JAR="$bench_jar" LIB_JAR="$lib_jar" \
+  "$bench_dir/run-servers.sh" "$results" "${server_args[@]}"
+
+command_line="./build.sh bench"
+if $quick; then command_line+=" --quick"; fi
+{
+  echo "command=$command_line"
+  echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) CPUs, $(free -g | awk '/^Mem:/ { print $2 }') GiB"
+  echo "kernel=Linux $(uname -r)"
+  echo "jdk=$(java -version 2>&1 | head -1)"
+  echo "compiler=$(gcc --version | head -1)"
+  echo "netty=$(sed -n 's|.*<netty.version>\(.*\)</netty.version>.*|\1|p' "$bench_dir/pom.xml") (netty-transport-native-epoll)"
+  echo "wrk=$(wrk -v 2>&1 | head -1)"
+  echo "durations=dispatch ${native_dispatch[*]} (C/C++ warm-up ms, iterations, ms) and JMH ${jmh_args[*]}; tasks ${task_args[*]}; churn ${churn_args[*]}; servers ${server_args[*]} (warm-up s, measured s, connections)"
+} >"$run_dir/meta.txt"
+
+step "report: $report"
+mkdir -p "$(dirname "$report")"
+python3 "$bench_dir/report.py" "$run_dir" "$report"
+sed -n '/^## Targets/,/^## 1/p' "$report" | head -n -1
