@@ -242,7 +242,8 @@ def document(results, meta, plot_files, plot_dir_name):
         "peers and the result format are described in [bench/README.md](../bench/README.md).\n")
     add(f"- Command: `{meta.get('command', '?')}`")
     for key, label in (("date", "Date"), ("machine", "Machine"), ("kernel", "Kernel"), ("jdk", "JDK"),
-                       ("compiler", "Compiler"), ("netty", "Netty"), ("wrk", "wrk"), ("durations", "Durations")):
+                       ("compiler", "Compiler"), ("netty", "Netty"), ("wrk", "wrk"), ("fd_limit", "fd limit"),
+                       ("durations", "Durations")):
         if key in meta:
             add(f"- {label}: {meta[key]}")
     add(f"- Raw data: [{plot_dir_name}/results.tsv]({plot_dir_name}/results.tsv) and the JMH JSON files beside it\n")
