@@ -11,16 +11,21 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace eventwatcher::detail {
 namespace {
 
-// Lets a caller on another thread wait for an operation the loop runs.
+// Lets a caller on another thread wait for an operation the loop runs. The
+// task handed to the loop captures only a pointer to this (on the caller's
+// stack), which std::function stores inline: the hand-off allocates nothing.
 class Completion {
  public:
-  void run(const std::function<void()>& operation) noexcept {
+  explicit Completion(FunctionRef<void()> operation) noexcept : operation_(operation) {}
+
+  void run() noexcept {
     try {
-      operation();
+      operation_();
     } catch (...) {
       error_ = std::current_exception();
     }
@@ -37,6 +42,7 @@ class Completion {
   }
 
  private:
+  FunctionRef<void()> operation_;
   std::mutex mutex_;
   std::condition_variable done_changed_;
   bool done_ = false;
@@ -110,7 +116,7 @@ void Loop::resume(int fd, WatchFlag flag) {
 
 void Loop::post(WatchCallback task) {
   tasks_.push(std::move(task));
-  wakeup_.request(in_loop());
+  wakeup_.request_for_task(in_loop());
 }
 
 bool Loop::in_loop() const noexcept {
@@ -137,7 +143,7 @@ void Loop::stop() noexcept {
   wakeup_.request(in_loop());
 }
 
-void Loop::execute(const std::function<void()>& operation) {
+void Loop::execute(FunctionRef<void()> operation) {
   if (in_loop()) {
     operation();
     return;
@@ -150,9 +156,12 @@ void Loop::execute(const std::function<void()>& operation) {
         return;
       }
     }
-    Completion completion;
-    if (tasks_.try_push([&] { completion.run(operation); })) {
-      wakeup_.request(false);
+    Completion completion(operation);
+    auto task = [completion = &completion] { completion->run(); };
+    // Small and trivially copyable: std::function keeps it in its inline buffer.
+    static_assert(sizeof(task) == sizeof(void*) && std::is_trivially_copyable_v<decltype(task)>);
+    if (tasks_.try_push(task)) {
+      wakeup_.request_for_task(false);
       completion.wait();
       return;
     }

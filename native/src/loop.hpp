@@ -2,6 +2,7 @@
 #pragma once
 
 #include "epoll.hpp"
+#include "function_ref.hpp"
 #include "registry.hpp"
 #include "task_queue.hpp"
 #include "wakeup.hpp"
@@ -9,7 +10,6 @@
 #include <eventwatcher/options.hpp>
 
 #include <atomic>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -60,7 +60,10 @@ class Loop {
   void run_loop();
   void turn();
   bool run_tasks() noexcept;  // false if the queue was empty
-  void execute(const std::function<void()>& operation);
+  // Runs `operation` as the registry's owner and returns (or rethrows) when
+  // it is done. Takes a reference, not a std::function: callers pass lambdas
+  // capturing several references, which std::function would heap-allocate.
+  void execute(FunctionRef<void()> operation);
 
   Options options_;
   Epoll epoll_;

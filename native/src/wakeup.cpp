@@ -21,10 +21,11 @@ Wakeup::~Wakeup() {
   ::close(fd_);
 }
 
-void Wakeup::request(bool from_loop) noexcept {
-  if (pending_.exchange(true, std::memory_order_acq_rel) || from_loop) return;
+namespace {
+
+void write_eventfd(int fd) noexcept {
   const std::uint64_t one = 1;
-  while (::write(fd_, &one, sizeof one) < 0) {
+  while (::write(fd, &one, sizeof one) < 0) {
     // EAGAIN means the counter is already non-zero: the loop will wake anyway.
     if (errno == EAGAIN) return;
     if (errno != EINTR) {
@@ -32,6 +33,35 @@ void Wakeup::request(bool from_loop) noexcept {
       std::abort();
     }
   }
+}
+
+}  // namespace
+
+// Always an exchange. stop() publishes its flag without any lock the loop
+// takes, so a load that read a stale true (a set the loop has already
+// cleared) could return with the loop blocked and the stop unseen. An
+// exchange that reads true is ordered before the loop's next clear, which
+// synchronizes with it, so the loop's next step() sees the flag.
+void Wakeup::request(bool from_loop) noexcept {
+  if (pending_.exchange(true, std::memory_order_acq_rel) || from_loop) return;
+  write_eventfd(fd_);
+}
+
+// Returning on a loaded true may read a stale value, a set the loop has
+// already cleared; it is still safe for a task, because TaskQueue::push (or
+// try_push) and take_all() lock the same mutex and the loop calls take_all()
+// after every clear (consume() returning true, and in leave()). Say this
+// thread pushed task T, then loaded true, written by some set Q. Q is
+// eventually cleared (see consume()); let C be the first clear after Q in
+// pending_'s modification order, and TA the take_all() after it. If T's push
+// locked the mutex before TA, TA (or an earlier take) takes T. Otherwise TA's
+// unlock synchronizes with the push's lock, so C happens before this load,
+// and coherence forbids the load to read Q, which precedes C: contradiction.
+// So the loop runs T without another write. The load may be relaxed: the
+// mutex, not the flag, makes T visible; the load only needs coherence.
+void Wakeup::request_for_task(bool from_loop) noexcept {
+  if (pending_.load(std::memory_order_relaxed)) return;
+  request(from_loop);
 }
 
 void Wakeup::drain() noexcept {

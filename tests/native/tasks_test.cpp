@@ -1,6 +1,7 @@
 // Semantic 4: runInEventWatcherLoop.
 #include "test_support.hpp"
 
+#include <thread>
 #include <vector>
 
 namespace eventwatcher::test {
@@ -81,6 +82,55 @@ TEST(Tasks, TaskFromATaskRunsAfterIt) {
   });
   ASSERT_TRUE(ready(future));
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+// Submitters race the loop's consume of the pending mark: each waits for its
+// task before posting the next, so a lost wakeup leaves one never run.
+TEST(Tasks, RacingSubmittersNeverLoseAWakeup) {
+  EventWatcher watcher;
+  constexpr int kThreads = 3;
+  constexpr int kRounds = 3000;
+  std::atomic<int> lost{0};
+  std::vector<std::thread> submitters;
+  for (int t = 0; t < kThreads; ++t) {
+    submitters.emplace_back([&] {
+      std::atomic<int> ran{0};
+      for (int i = 1; i <= kRounds && lost == 0; ++i) {
+        watcher.runInEventWatcherLoop([&ran, i] { ran.store(i, std::memory_order_release); });
+        if (!eventually([&] { return ran.load(std::memory_order_acquire) == i; })) ++lost;
+      }
+    });
+  }
+  for (auto& submitter : submitters) submitter.join();
+  EXPECT_EQ(lost, 0);
+}
+
+// stop() from another thread while tasks keep coming: the loop sees it.
+TEST(Tasks, StopRacingSubmittersIsSeen) {
+  for (int iteration = 0; iteration < 100; ++iteration) {
+    Options options;
+    options.start_thread = false;
+    EventWatcher watcher(options);
+    std::atomic<bool> submitting{true};
+    std::atomic<int> ran{0};
+    std::thread submitter([&] {
+      while (submitting) watcher.runInEventWatcherLoop([&] { ++ran; });
+    });
+    std::promise<void> returned;
+    auto future = returned.get_future();
+    std::thread runner([&] {
+      watcher.run();
+      returned.set_value();
+    });
+    ASSERT_TRUE(eventually([&] { return ran > 10; }));
+    watcher.stop();
+    const bool stopped = ready(future);
+    submitting = false;
+    submitter.join();
+    if (!stopped) watcher.stop();  // unblock the runner so the test can fail cleanly
+    runner.join();
+    ASSERT_TRUE(stopped) << "run() did not return after stop(), iteration " << iteration;
+  }
 }
 
 TEST(Tasks, EmptyTaskIsRejected) {
