@@ -31,7 +31,8 @@ if (($(nproc) >= 2)); then
 else
   server_cpu=() load_cpu=()
 fi
-java_flags=(-Xms512m -Xmx512m --enable-native-access=ALL-UNNAMED)
+# IPv4 sockets, as the C and C++ servers use (the JDK's are dual-stack IPv6 otherwise).
+java_flags=(-Xms512m -Xmx512m -Djava.net.preferIPv4Stack=true --enable-native-access=ALL-UNNAMED)
 
 # impl id -> command; every server takes a port and prints "...127.0.0.1:PORT..." once listening.
 declare -A commands=(
@@ -58,6 +59,7 @@ cpu_ticks() { # utime + stime of a process; fields counted after the ")" that en
 # Starts a server in the background; sets server_pid and port.
 start_server() {
   local impl=$1 out="$log_dir/$1.log"
+  : >"$out" # exists before the first look below, whatever the background child has done
   # shellcheck disable=SC2086 # the command is a word list on purpose
   "${server_cpu[@]}" ${commands[$impl]} >"$out" 2>&1 &
   server_pid=$!

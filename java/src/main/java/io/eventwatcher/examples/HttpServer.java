@@ -103,9 +103,13 @@ public final class HttpServer extends TcpServer {
 
   private void onReadable(Connection connection) {
     try {
-      // Read until EAGAIN (0), answering every complete request as it arrives. The cap keeps one
-      // busy client from holding the loop thread; level-triggered, it is called again next turn.
+      // Read until a short read or EAGAIN (0), answering every complete request as it arrives. A
+      // read that did not fill the buffer took all the socket had, so reading again would only
+      // cost a syscall returning EAGAIN; anything arriving later makes the fd ready again, and
+      // level-triggered, this is called again next turn. The cap keeps one busy client from
+      // holding the loop thread.
       for (int reads = 0; reads < MAX_READS_PER_CALL; reads++) {
+        int room = connection.in.remaining();
         int n = NativeIO.read(connection.fd, connection.in);
         if (n > 0) stats.bytesIn.addAndGet(n);
         if (n < 0) { // EOF: the client is done sending; finish what it asked, then close
@@ -115,7 +119,9 @@ public final class HttpServer extends TcpServer {
         answerRequests(connection);
         // A deep pipeline: send what is ready before the queue reaches its limit.
         if (connection.out.pending() >= FLUSH_THRESHOLD) connection.out.flush();
-        if (connection.closeWhenFlushed || (n == 0 && connection.in.hasRemaining())) break;
+        if (connection.closeWhenFlushed || (n == 0 && connection.in.hasRemaining()) || (n > 0 && n < room)) {
+          break;
+        }
       }
       // Everything answered in this call goes out in one write (100 pipelined requests: one syscall).
       connection.out.flush();
