@@ -1,6 +1,7 @@
 // Semantic 4: runInEventWatcherLoop.
 #include "test_support.hpp"
 
+#include <array>
 #include <thread>
 #include <vector>
 
@@ -87,14 +88,17 @@ TEST(Tasks, TaskFromATaskRunsAfterIt) {
 // Submitters race the loop's consume of the pending mark: each waits for its
 // task before posting the next, so a lost wakeup leaves one never run.
 TEST(Tasks, RacingSubmittersNeverLoseAWakeup) {
-  EventWatcher watcher;
   constexpr int kThreads = 3;
   constexpr int kRounds = 3000;
+  // Declared before the watcher: a task left queued by a failure still runs
+  // when the watcher is destroyed, and must find its counter alive.
+  std::array<std::atomic<int>, kThreads> runs{};
   std::atomic<int> lost{0};
+  EventWatcher watcher;
   std::vector<std::thread> submitters;
   for (int t = 0; t < kThreads; ++t) {
-    submitters.emplace_back([&] {
-      std::atomic<int> ran{0};
+    submitters.emplace_back([&, t] {
+      std::atomic<int>& ran = runs[t];
       for (int i = 1; i <= kRounds && lost == 0; ++i) {
         watcher.runInEventWatcherLoop([&ran, i] { ran.store(i, std::memory_order_release); });
         if (!eventually([&] { return ran.load(std::memory_order_acquire) == i; })) ++lost;
