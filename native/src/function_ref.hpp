@@ -17,15 +17,23 @@ class FunctionRef;
 template <typename R, typename... Args>
 class FunctionRef<R(Args...)> {
  public:
+  /// Refers to `callable` (not a copy). Any thread; never throws. The result
+  /// of a callable bound to FunctionRef<void(...)> is discarded.
   template <typename F,
             typename = std::enable_if_t<!std::is_same_v<std::remove_cvref_t<F>, FunctionRef> &&
                                         std::is_invocable_r_v<R, F&, Args...>>>
   FunctionRef(F&& callable) noexcept  // implicit, like std::function's
       : callable_(const_cast<void*>(static_cast<const void*>(std::addressof(callable)))),
         trampoline_([](void* callable, Args... args) -> R {
-          return (*static_cast<std::remove_reference_t<F>*>(callable))(std::forward<Args>(args)...);
+          auto& target = *static_cast<std::remove_reference_t<F>*>(callable);
+          if constexpr (std::is_void_v<R>) {
+            target(std::forward<Args>(args)...);
+          } else {
+            return target(std::forward<Args>(args)...);
+          }
         }) {}
 
+  /// Calls the callable, on the calling thread; throws what it throws.
   R operator()(Args... args) const { return trampoline_(callable_, std::forward<Args>(args)...); }
 
  private:
