@@ -28,8 +28,9 @@ class Epoll {
   int remove(int fd) noexcept;
 
   /// Waits for up to `max` events; retries EINTR with the same timeout.
-  /// Returns the number of events. Throws std::system_error on other errors.
-  int wait(epoll_event* events, int max, int timeout_ms);
+  /// Returns the number of events, or -errno on any other failure. Never
+  /// throws (an injected wait function that throws counts as -EFAULT).
+  int wait(epoll_event* events, int max, int timeout_ms) noexcept;
 
  private:
   int ctl(int op, int fd, std::uint32_t events, std::uint64_t data) noexcept;

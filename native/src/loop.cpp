@@ -5,9 +5,7 @@
 
 #include <pthread.h>
 
-#include <chrono>
-#include <condition_variable>
-#include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -21,13 +19,13 @@ namespace {
 // stack), which std::function stores inline: the hand-off allocates nothing.
 class Completion {
  public:
-  explicit Completion(FunctionRef<void()> operation) noexcept : operation_(operation) {}
+  explicit Completion(FunctionRef<int()> operation) noexcept : operation_(operation) {}
 
   void run() noexcept {
     try {
-      operation_();
+      result_ = operation_();
     } catch (...) {
-      error_ = std::current_exception();
+      failure_ = std::current_exception();
     }
     // Notify under the lock: the waiter destroys *this as soon as it sees done_.
     std::lock_guard lock(mutex_);
@@ -35,54 +33,38 @@ class Completion {
     done_changed_.notify_one();
   }
 
-  void wait() {
+  int wait() {
     std::unique_lock lock(mutex_);
     done_changed_.wait(lock, [this] { return done_; });
-    if (error_) std::rethrow_exception(error_);
+    if (failure_) std::rethrow_exception(failure_);
+    return result_;
   }
 
  private:
-  FunctionRef<void()> operation_;
+  FunctionRef<int()> operation_;
   std::mutex mutex_;
   std::condition_variable done_changed_;
   bool done_ = false;
-  std::exception_ptr error_;
+  int result_ = 0;
+  std::exception_ptr failure_;
 };
 
-Options validated(Options options) {
-  if (options.max_events < 1) {
-    throw std::invalid_argument("EventWatcher: max_events must be at least 1, got " +
-                                std::to_string(options.max_events));
-  }
-  return options;
+// Throws the std::system_error of a failed public operation.
+void check(int error, const char* method, int fd) {
+  if (error != 0) throw syscall_error(error, method, fd);
 }
 
 }  // namespace
 
 Loop::Loop(Options options)
-    : options_(validated(std::move(options))),
-      epoll_(options_.epoll_wait),
-      registry_(epoll_, options_.error_handler),
-      events_(static_cast<std::size_t>(options_.max_events)) {
-  if (const int error = epoll_.add(wakeup_.fd(), EPOLLIN, Registry::kWakeupToken)) {
-    throw syscall_error(error, "epoll_ctl(EPOLL_CTL_ADD) of the wakeup eventfd", wakeup_.fd());
-  }
-  if (options_.start_thread) {
-    thread_ = std::thread([this] {
-      const std::string name = options_.thread_name.substr(0, 15);
-      ::pthread_setname_np(::pthread_self(), name.c_str());
-      try {
-        run_loop();
-      } catch (...) {
-        report_error(options_.error_handler, std::current_exception(), -1);
-      }
-    });
-  }
+    : options_(std::move(options)),
+      poller_(options_.epoll_wait, options_.max_events, Delivery::level, options_.error_handler) {
+  if (options_.start_thread) thread_ = std::thread([this] { serve(); });
 }
 
 Loop::~Loop() {
   if (in_loop()) {
-    std::fputs("eventwatcher: EventWatcher destroyed on its own loop thread; aborting\n", stderr);
+    write_stderr_line("eventwatcher: EventWatcher destroyed on its own loop thread; aborting");
     std::abort();
   }
   stop();
@@ -90,33 +72,37 @@ Loop::~Loop() {
     thread_.join();
   } else {
     // Waits for a run() on a caller's thread to return.
-    std::lock_guard owner(owner_mutex_);
+    std::unique_lock lock(mutex_);
+    state_changed_.wait(lock, [this] { return state_ == State::idle; });
   }
 }
 
 void Loop::watch(int fd, WatchFlag flag, IWatchCallbackPtr callback) {
-  execute([&] { registry_.watch(fd, flag, std::move(callback)); });
+  check(execute([&] { return poller_.registry().watch(fd, flag, std::move(callback)); }),
+        "EventWatcher::watch", fd);
 }
 
 void Loop::unwatch(int fd, WatchFlag flag) {
-  execute([&] { registry_.unwatch(fd, flag); });
+  check(execute([&] { return poller_.registry().unwatch(fd, flag); }), "EventWatcher::unwatch",
+        fd);
 }
 
 void Loop::unwatch_all() {
-  execute([&] { registry_.unwatch_all(); });
+  check(execute([&] { return poller_.registry().unwatch_all(); }), "EventWatcher::unwatchAll", -1);
 }
 
 void Loop::suspend(int fd, WatchFlag flag) {
-  execute([&] { registry_.suspend(fd, flag); });
+  check(execute([&] { return poller_.registry().suspend(fd, flag); }), "EventWatcher::suspend",
+        fd);
 }
 
 void Loop::resume(int fd, WatchFlag flag) {
-  execute([&] { registry_.resume(fd, flag); });
+  check(execute([&] { return poller_.registry().resume(fd, flag); }), "EventWatcher::resume", fd);
 }
 
 void Loop::post(WatchCallback task) {
   tasks_.push(std::move(task));
-  wakeup_.request_for_task(in_loop());
+  poller_.wakeup().request_for_task(in_loop());
 }
 
 bool Loop::in_loop() const noexcept {
@@ -125,7 +111,15 @@ bool Loop::in_loop() const noexcept {
 
 void Loop::run() {
   check_caller_owned();
-  run_loop();
+  enter();
+  try {
+    while (step()) {
+    }
+  } catch (...) {
+    leave();
+    throw;
+  }
+  leave();
 }
 
 void Loop::check_caller_owned() const {
@@ -140,93 +134,133 @@ void Loop::stop_caller_owned() noexcept {
 
 void Loop::stop() noexcept {
   stop_requested_.store(true, std::memory_order_release);
-  wakeup_.request(in_loop());
+  poller_.wakeup().request(in_loop());
 }
 
-void Loop::execute(FunctionRef<void()> operation) {
-  if (in_loop()) {
-    operation();
+int Loop::execute(FunctionRef<int()> operation) {
+  if (in_loop()) return operation();
+  std::unique_lock lock(mutex_);
+  state_changed_.wait(lock, [this] { return state_ == State::idle || state_ == State::running; });
+  if (state_ == State::idle) return borrow(lock, operation);
+  Completion completion(operation);
+  auto task = [completion = &completion] { completion->run(); };
+  // Small and trivially copyable: std::function keeps it in its inline buffer.
+  static_assert(sizeof(task) == sizeof(void*) && std::is_trivially_copyable_v<decltype(task)>);
+  tasks_.push(task);  // under mutex_: the loop cannot reach finishing before it drains this
+  lock.unlock();
+  poller_.wakeup().request_for_task(false);
+  return completion.wait();
+}
+
+int Loop::borrow(std::unique_lock<std::mutex>& lock, FunctionRef<int()> operation) {
+  set_state(State::borrowed);
+  lock.unlock();
+  // Gives the registry back whatever the operation does.
+  struct Return {
+    Loop& loop;
+    std::unique_lock<std::mutex>& lock;
+    ~Return() {
+      loop.poller_.registry().owner().release();
+      lock.lock();
+      loop.set_state(State::idle);
+    }
+  } give_back{*this, lock};
+  poller_.registry().owner().claim();
+  return operation();
+}
+
+void Loop::set_state(State state) noexcept {
+  state_ = state;
+  state_changed_.notify_all();
+}
+
+void Loop::serve() noexcept {
+  try {
+    const std::string name = options_.thread_name.substr(0, 15);
+    ::pthread_setname_np(::pthread_self(), name.c_str());
+  } catch (...) {
+    report_error(options_.error_handler, std::current_exception(), -1);
+  }
+  try {
+    enter();  // cannot fail: nothing else may run this loop
+  } catch (...) {
+    report_error(options_.error_handler, std::current_exception(), -1);
     return;
   }
-  for (int attempt = 0;; ++attempt) {
-    {
-      std::unique_lock owner(owner_mutex_, std::try_to_lock);
-      if (owner.owns_lock()) {  // no loop is running: we own the registry
-        operation();
-        return;
-      }
-    }
-    Completion completion(operation);
-    auto task = [completion = &completion] { completion->run(); };
-    // Small and trivially copyable: std::function keeps it in its inline buffer.
-    static_assert(sizeof(task) == sizeof(void*) && std::is_trivially_copyable_v<decltype(task)>);
-    if (tasks_.try_push(task)) {
-      wakeup_.request_for_task(false);
-      completion.wait();
-      return;
-    }
-    // A loop is starting or finishing (or try_lock failed spuriously): one of
-    // the two branches above succeeds once it is done. Finishing runs the
-    // queued tasks, which may take a while: back off from yielding to short
-    // sleeps. (Waking us from leave() would touch the loop after it released
-    // the owner mutex, when a destructor may already be freeing it.)
-    if (attempt < 64) {
-      std::this_thread::yield();
-    } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-  }
-}
-
-void Loop::run_loop() {
-  enter();
-  try {
-    while (step()) {
-    }
-  } catch (...) {
-    leave();
-    throw;
+  // The loop never dies: a failed epoll_wait is reported and retried after
+  // a back-off; only stop() (from the destructor) ends it.
+  while (!stop_requested_.load(std::memory_order_acquire)) {
+    if (const int error = turn()) back_off(error);
   }
   leave();
 }
 
 void Loop::enter() {
-  if (running_.exchange(true, std::memory_order_acq_rel)) {
-    throw std::logic_error("EventWatcher: the loop is already running");
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (state_ == State::running || state_ == State::finishing) {
+      throw std::logic_error("EventWatcher: the loop is already running");
+    }
+    if (state_ == State::idle) break;
+    state_changed_.wait(lock);  // a caller borrowing the idle loop finishes its operation
   }
-  owner_mutex_.lock();  // released by leave(), which may run in another call
   loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
-  tasks_.set_open(true);
+  poller_.registry().owner().claim();
+  set_state(State::running);
 }
 
 bool Loop::step() {
+  poller_.registry().owner().check("EventWatcher::Driver::turn");
   if (stop_requested_.load(std::memory_order_acquire)) return false;
-  turn();
+  if (const int error = turn()) throw syscall_error(error, "epoll_wait", -1);
   return true;
 }
 
 void Loop::leave() noexcept {
-  // Closing first means no waiting caller's task can slip in after the final
-  // drain; draining until empty runs tasks that tasks queued, too.
-  tasks_.set_open(false);
-  wakeup_.consume();
+  {
+    std::lock_guard lock(mutex_);
+    set_state(State::finishing);  // from now on, callers wait instead of queuing
+  }
+  // Draining until empty runs tasks that tasks queued, too.
+  poller_.wakeup().consume();
   while (run_tasks()) {
   }
   stop_requested_.store(false, std::memory_order_release);
+  poller_.registry().owner().release();
   loop_thread_.store(std::thread::id{}, std::memory_order_release);
-  running_.store(false, std::memory_order_release);
-  // Last touch of *this: a destructor waiting for this run() may free the
-  // loop as soon as the owner mutex is released.
-  owner_mutex_.unlock();
+  // Last touch of *this: a destructor waiting for idle may free the loop as
+  // soon as the mutex is released.
+  std::lock_guard lock(mutex_);
+  set_state(State::idle);
 }
 
-void Loop::turn() {
+int Loop::turn() noexcept {
   // Never block while work is pending: it may have been requested from this
   // thread, which skips the eventfd write.
-  const int timeout = wakeup_.pending() ? 0 : -1;
-  const int count = epoll_.wait(events_.data(), options_.max_events, timeout);
-  if (registry_.dispatch(events_.data(), count)) wakeup_.drain();
-  if (wakeup_.consume()) run_tasks();
+  const int count = poller_.wait(poller_.wakeup().pending() ? 0 : -1);
+  if (count < 0) return -count;
+  failed_waits_ = 0;
+  poller_.dispatch();
+  if (poller_.wakeup().consume()) run_tasks();
+  return 0;
+}
+
+void Loop::back_off(int error) noexcept {
+  // Report the 1st, 2nd, 4th, 8th... failure in a row, so a broken epoll fd
+  // costs a line now and then, not a flood; wait up to a second between
+  // tries (stop() and new work cut the wait short), so it costs no busy loop.
+  ++failed_waits_;
+  if ((failed_waits_ & (failed_waits_ - 1)) == 0) {
+    try {
+      report_error(options_.error_handler,
+                   std::make_exception_ptr(syscall_error(error, "epoll_wait", -1)), -1);
+    } catch (...) {
+      write_stderr_line("eventwatcher: epoll_wait failed, errno ", static_cast<long long>(error));
+    }
+  }
+  poller_.wakeup().wait(std::min(1 << std::min(failed_waits_, 10), 1000));
+  poller_.wakeup().drain();
+  if (poller_.wakeup().consume()) run_tasks();
 }
 
 bool Loop::run_tasks() noexcept {

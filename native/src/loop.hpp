@@ -1,15 +1,14 @@
 // Loop: the event loop behind EventWatcher (its pimpl).
 #pragma once
 
-#include "epoll.hpp"
 #include "function_ref.hpp"
-#include "registry.hpp"
+#include "poller.hpp"
 #include "task_queue.hpp"
-#include "wakeup.hpp"
 
 #include <eventwatcher/options.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -19,11 +18,17 @@ namespace eventwatcher::detail {
 /// Runs turns of: epoll_wait, dispatch the batch, run queued tasks.
 ///
 /// Ownership of the registry. Exactly one thread at a time may touch the
-/// registry: the loop thread while run() is active, otherwise whichever
-/// caller holds `owner_mutex_`. run() (between enter() and leave()) holds
-/// `owner_mutex_` for its whole duration, so a caller on another thread that fails to take it hands
-/// its operation to the loop as a task (try_push, accepted only while the loop will still drain)
-/// and waits for it. Dispatch itself never locks.
+/// registry (checked by its ThreadAffinity in debug builds). `state_`, under
+/// `mutex_`, says which:
+///   idle      no loop runs; a caller may take the registry (-> borrowed)
+///   borrowed  a caller on another thread runs one operation directly
+///   running   the loop thread owns it; other callers hand their operation
+///             to the loop as a task pushed under `mutex_` and wait for it
+///   finishing the loop thread runs its last tasks; callers wait for idle
+/// A caller that finds borrowed or finishing waits on `state_changed_`, which
+/// every transition back to idle or running signals: nobody polls or sleeps.
+/// A task pushed while running is always run, because leave() moves to
+/// finishing under the same mutex before its final drain.
 ///
 /// The public methods document the contract; see event_watcher.hpp.
 class Loop {
@@ -48,8 +53,8 @@ class Loop {
   // The three parts of run(), also driven one turn at a time by
   // EventWatcher::Driver. enter() makes the calling thread the loop thread
   // (throws std::logic_error if a loop runs); step() runs one turn unless a
-  // stop was requested (returns false then); leave() runs the queued tasks
-  // and gives the loop up.
+  // stop was requested (returns false then; throws std::system_error if
+  // epoll_wait fails); leave() runs the queued tasks and gives the loop up.
   void enter();
   bool step();
   void leave() noexcept;
@@ -57,27 +62,29 @@ class Loop {
   void check_caller_owned() const;
 
  private:
-  void run_loop();
-  void turn();
+  enum class State { idle, borrowed, running, finishing };
+
+  void serve() noexcept;  // the started thread: turns until stop(), surviving failures
+  int turn() noexcept;    // one turn; 0 or the errno of a failed epoll_wait
+  void back_off(int error) noexcept;
   bool run_tasks() noexcept;  // false if the queue was empty
-  // Runs `operation` as the registry's owner and returns (or rethrows) when
-  // it is done. Takes a reference, not a std::function: callers pass lambdas
-  // capturing several references, which std::function would heap-allocate.
-  void execute(FunctionRef<void()> operation);
+  // Runs `operation` as the registry's owner and returns its result (0 or
+  // errno; rethrows what it threw) once it is done. Takes a reference, not a
+  // std::function: callers pass lambdas capturing several references, which
+  // std::function would heap-allocate.
+  int execute(FunctionRef<int()> operation);
+  int borrow(std::unique_lock<std::mutex>& lock, FunctionRef<int()> operation);
+  void set_state(State state) noexcept;  // under mutex_; wakes waiting callers
 
   Options options_;
-  Epoll epoll_;
-  Wakeup wakeup_;
-  Registry registry_;
+  Poller poller_;
   TaskQueue tasks_;
-  std::vector<epoll_event> events_;
   std::vector<WatchCallback> running_tasks_;  // loop thread; reused, so no allocation per turn
+  int failed_waits_ = 0;                      // loop thread: consecutive failed epoll_waits
 
-  // Held by the loop thread from enter() to leave(). Locked and unlocked by
-  // hand, not by a unique_lock member: leave()'s unlock must be its very last
-  // touch of *this (a waiting destructor frees the loop right after).
-  std::mutex owner_mutex_;
-  std::atomic<bool> running_{false};  // a run() is active (guards against two)
+  std::mutex mutex_;
+  std::condition_variable state_changed_;
+  State state_ = State::idle;  // guarded by mutex_
   std::atomic<bool> stop_requested_{false};
   std::atomic<std::thread::id> loop_thread_{};
   std::thread thread_;  // last member: started once everything above exists

@@ -1,13 +1,14 @@
 #include "wakeup.hpp"
 
+#include "error_report.hpp"
 #include "syscall_error.hpp"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -21,21 +22,23 @@ Wakeup::~Wakeup() {
   ::close(fd_);
 }
 
-namespace {
-
-void write_eventfd(int fd) noexcept {
+void Wakeup::signal() noexcept {
   const std::uint64_t one = 1;
-  while (::write(fd, &one, sizeof one) < 0) {
+  while (::write(fd_, &one, sizeof one) < 0) {
     // EAGAIN means the counter is already non-zero: the loop will wake anyway.
     if (errno == EAGAIN) return;
     if (errno != EINTR) {
-      std::fprintf(stderr, "eventwatcher: wakeup eventfd write failed: %s\n", std::strerror(errno));
+      write_stderr_line("eventwatcher: wakeup eventfd write failed: ", std::strerror(errno));
       std::abort();
     }
   }
 }
 
-}  // namespace
+void Wakeup::wait(int timeout_ms) noexcept {
+  pollfd entry{fd_, POLLIN, 0};
+  // Any outcome will do: readable, timed out, interrupted. The caller retries.
+  (void)::poll(&entry, 1, timeout_ms);
+}
 
 // Always an exchange. stop() publishes its flag without any lock the loop
 // takes, so a load that read a stale true (a set the loop has already
@@ -44,12 +47,12 @@ void write_eventfd(int fd) noexcept {
 // synchronizes with it, so the loop's next step() sees the flag.
 void Wakeup::request(bool from_loop) noexcept {
   if (pending_.exchange(true, std::memory_order_acq_rel) || from_loop) return;
-  write_eventfd(fd_);
+  signal();
 }
 
 // Returning on a loaded true may read a stale value, a set the loop has
-// already cleared; it is still safe for a task, because TaskQueue::push (or
-// try_push) and take_all() lock the same mutex and the loop calls take_all()
+// already cleared; it is still safe for a task, because TaskQueue::push and
+// take_all() lock the same mutex and the loop calls take_all()
 // after every clear (consume() returning true, and in leave()). Say this
 // thread pushed task T, then loaded true, written by some set Q. Q is
 // eventually cleared (see consume()); let C be the first clear after Q in

@@ -43,6 +43,17 @@ class Wakeup {
   /// that needs the queue's mutex, and so is not for other work (stop()).
   void request_for_task(bool from_loop) noexcept;
 
+  /// Writes the eventfd, whatever the pending mark says: for a caller that
+  /// keeps its own coalescing flag and task queue (the JNI binding), so that
+  /// only one flag stands in front of the eventfd. Any thread. Never throws;
+  /// aborts on a broken invariant as request() does.
+  void signal() noexcept;
+
+  /// Blocks until the eventfd is readable or `timeout_ms` passed (the loop's
+  /// back-off after a failed epoll_wait, which request() and signal() cut
+  /// short). Loop thread; never throws.
+  void wait(int timeout_ms) noexcept;
+
   /// True if work was requested and not yet consumed. Any thread.
   bool pending() const noexcept { return pending_.load(std::memory_order_acquire); }
 

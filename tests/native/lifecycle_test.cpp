@@ -185,8 +185,8 @@ TEST(Driver, WorkSubmittedBetweenTurnsIsPickedUpByTheNextTurn) {
   EventWatcher watcher(caller_owned());
   EventWatcher::Driver driver(watcher);
   bool ran = false;
-  // As the JNI bridge does: between turns, on the loop thread, ask for a turn
-  // that does not block. A blocked epoll_wait here would hang the test.
+  // Between turns, on the loop thread, ask for a turn that does not block. A
+  // blocked epoll_wait here would hang the test.
   watcher.runInEventWatcherLoop([&] { ran = true; });
   ASSERT_TRUE(driver.turn());
   EXPECT_TRUE(ran);
@@ -215,6 +215,48 @@ TEST(Driver, RefusesAWatcherWithItsOwnThreadOrARunningLoop) {
   EventWatcher::Driver driver(watcher);
   EXPECT_THROW(EventWatcher::Driver{watcher}, std::logic_error);
 }
+
+// A call from another thread while run() is finishing waits for the loop to
+// become idle (signalled, not polled) and then runs on the calling thread.
+TEST(CallerOwnedLoop, CallDuringTheFinalTasksProceedsOnceTheLoopIsIdle) {
+  EventWatcher watcher(caller_owned());
+  std::promise<void> finishing;
+  std::atomic<bool> caller_started{false};
+  std::atomic<bool> final_task_done{false};
+  const std::function<void()> final_task = [&] {
+    // Posted after the stop request: run by leave(), in the finishing state.
+    finishing.set_value();
+    while (!caller_started) std::this_thread::yield();
+    final_task_done = true;
+  };
+  watcher.runInEventWatcherLoop([&] {
+    watcher.stop();
+    watcher.runInEventWatcherLoop(final_task);
+  });
+  std::thread runner([&] { watcher.run(); });
+  finishing.get_future().wait();
+  Pipe pipe;
+  caller_started = true;
+  watcher.watch(pipe.r(), WatchFlag::Read, [](int) {});
+  EXPECT_TRUE(final_task_done) << "the call ran while the loop still owned the registry";
+  runner.join();
+  EXPECT_FALSE(watcher.inEventWatcherLoop());
+  watcher.unwatch(pipe.r(), WatchFlag::Read);
+}
+
+#ifdef EVENTWATCHER_DEBUG_CHECKS
+// Thread affinity is checked, not only documented, in debug builds.
+TEST(ThreadAffinityDeathTest, DriverTurnOnAnotherThreadAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        EventWatcher watcher(caller_owned());
+        EventWatcher::Driver driver(watcher);
+        std::thread([&] { driver.turn(); }).join();
+      },
+      "thread-affinity violation: EventWatcher::Driver::turn");
+}
+#endif
 
 }  // namespace
 }  // namespace eventwatcher::test

@@ -18,14 +18,20 @@
 //
 // Closing fds. Unwatch an fd (both flags) *before* closing it. Another thread
 // may reuse the number at once, and the kernel keeps an epoll entry alive as
-// long as any dup of the fd is open. If an fd is closed while watched, its
-// registrations stay in the table until unwatched, and if the number is then
-// reused and watched again, the new registration starts clean: no event of the
-// old one ever reaches the new callback (each epoll entry carries a
-// generation). While a dup of a closed-but-watched fd stays open and ready,
-// the kernel keeps reporting its stale entry; those events are dropped but
-// cost a loop turn each, so the loop spins until the dup is closed. That is
-// the cost of skipping unwatch.
+// long as any dup of the fd is open. If an fd is closed while watched anyway,
+// exactly this happens:
+//  - With no dup open, the kernel drops the entry: the callbacks are never
+//    called again, and the registrations stay in the table until unwatch(),
+//    unwatchAll(), or a watch() of the number, which all succeed without
+//    error whatever the number names by then (another socket, /dev/null, a
+//    regular file, nothing).
+//  - A watch() of the reused number starts clean: no event of the old file
+//    ever reaches the new callback (each epoll entry carries a generation).
+//  - While a dup of the old file stays open, the kernel keeps reporting the
+//    old entry. Until the number is unwatched or watched again, its events
+//    reach the old callbacks, called with the old number, which may by then
+//    name an unrelated file: a callback that reads it takes that file's
+//    data. Nothing but unwatch-before-close prevents that.
 #pragma once
 
 #include <eventwatcher/export.hpp>
@@ -78,7 +84,8 @@ class EVENTWATCHER_API EventWatcher {
   /// epoll_wait).
   /// Throws std::invalid_argument if fd < 0 or callback is null;
   /// std::system_error (errno, message naming the fd) if epoll_ctl refuses
-  /// the fd: EBADF for a closed fd, EPERM for a regular file or directory.
+  /// the fd: EBADF for a closed fd, EPERM for a regular file or directory;
+  /// std::bad_alloc.
   void watch(int fd, WatchFlag flag, IWatchCallbackPtr callback);
 
   /// As watch(int, WatchFlag, IWatchCallbackPtr), for any callable taking
@@ -153,8 +160,7 @@ class EVENTWATCHER_API EventWatcher {
 
   /// Runs the loop one turn per call on the calling thread, for callers that
   /// do work of their own between turns; with start_thread == false only.
-  /// The JNI bridge uses it: each turn records a batch, then Java dispatches
-  /// it, with one downcall per turn and no upcall. Equivalent to run():
+  /// Equivalent to run():
   ///
   ///     EventWatcher::Driver driver(watcher);
   ///     while (driver.turn()) { /* the caller's own work, on the loop thread */ }
@@ -162,7 +168,7 @@ class EVENTWATCHER_API EventWatcher {
   /// Construction makes the calling thread the loop thread (inEventWatcherLoop()
   /// is true on it until destruction); destruction does what run() does before
   /// it returns: runs the tasks still queued and gives the loop up. Create,
-  /// use and destroy it on one thread.
+  /// use and destroy it on one thread (debug builds abort otherwise).
   class EVENTWATCHER_API Driver {
    public:
     /// Takes the loop. Throws std::logic_error if the watcher started its own

@@ -14,8 +14,9 @@ namespace eventwatcher {
 struct Options {
   /// Signature of ::epoll_wait.
   using EpollWaitFunction = std::function<int(int epfd, epoll_event* events, int max, int timeout)>;
-  /// Receives an exception that escaped a callback (fd >= 0) or a task
-  /// (fd == -1). Called on the loop thread.
+  /// Receives an exception that escaped a callback (fd >= 0), a task or the
+  /// loop itself (fd == -1: a failed epoll_wait, retried after a back-off).
+  /// Called on the loop thread.
   using ErrorHandler = std::function<void(std::exception_ptr error, int fd)>;
 
   /// The function the loop waits with. Tests inject one to count calls, see
@@ -29,8 +30,9 @@ struct Options {
   int max_events = 256;
 
   /// Handler for exceptions escaping callbacks and tasks. Empty means: print
-  /// one line on stderr. If the handler itself throws, that exception is
-  /// printed on stderr; the loop keeps running either way.
+  /// one line on stderr. If the handler itself throws (anything, including
+  /// std::bad_alloc), a fixed line naming the fd is written to fd 2 instead,
+  /// with no allocation; the loop keeps running either way.
   ErrorHandler error_handler;
 
   /// true: the constructor starts a thread that runs the loop until the
