@@ -10,7 +10,6 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <cstring>
 
 namespace eventwatcher::jni {
 namespace {
@@ -46,8 +45,8 @@ jint read_fd(JNIEnv* env, jclass, jint fd, jobject buffer, jint position, jint l
 }
 
 // int write(int fd, ByteBuffer direct, int position, int length): bytes
-// written or -errno. MSG_NOSIGNAL semantics for sockets: a closed peer gives
-// -EPIPE instead of SIGPIPE (the JVM ignores SIGPIPE anyway).
+// written or -errno. A socket whose peer has gone gives -EPIPE: the JVM
+// installs a SIGPIPE handler that ignores the signal, so write(2) is safe.
 jint write_fd(JNIEnv* env, jclass, jint fd, jobject buffer, jint position, jint length) {
   const char* base = checked_range(env, buffer, position, length);
   if (base == nullptr) return -EINVAL;
@@ -82,26 +81,24 @@ jint eventfd_fd(JNIEnv*, jclass, jint initial) {
 }
 
 // int fdOf(FileDescriptor): the private int field, which JNI may read
-// without any --add-opens.
+// without any --add-opens; -EBADF for null or an invalid descriptor.
 jint fd_of(JNIEnv* env, jclass, jobject descriptor) {
-  if (descriptor == nullptr) return -1;
-  return env->GetIntField(descriptor, refs.file_descriptor_fd);
+  if (descriptor == nullptr) return -EBADF;
+  const jint fd = env->GetIntField(descriptor, refs.file_descriptor_fd);
+  return fd >= 0 ? fd : -EBADF;
 }
 
-// int fdOfChannel(SelectableChannel): SelChImpl.getFDVal(), -1 for a
-// channel of another provider, -2 if this JDK has no SelChImpl.
+// int fdOfChannel(SelectableChannel): SelChImpl.getFDVal(); -EINVAL for null
+// or a channel of another provider, -ENOSYS if this JDK has no SelChImpl.
 jint fd_of_channel(JNIEnv* env, jclass, jobject channel) {
-  if (refs.sel_ch_impl == nullptr) return -2;
-  if (channel == nullptr || !env->IsInstanceOf(channel, refs.sel_ch_impl)) return -1;
+  if (refs.sel_ch_impl == nullptr) return -ENOSYS;
+  if (channel == nullptr || !env->IsInstanceOf(channel, refs.sel_ch_impl)) return -EINVAL;
   const jint fd = env->CallIntMethod(channel, refs.sel_ch_impl_fd_val);
-  return env->ExceptionCheck() ? -1 : fd;
-}
-
-jstring error_text(JNIEnv* env, jclass, jint error) {
-  char buffer[256];
-  // GNU strerror_r returns the message, possibly not in `buffer`.
-  const char* text = ::strerror_r(error, buffer, sizeof buffer);
-  return env->NewStringUTF(text);
+  if (env->ExceptionCheck()) {
+    env->ExceptionClear();  // results, not exceptions, cross this boundary
+    return -EINVAL;
+  }
+  return fd >= 0 ? fd : -EBADF;
 }
 
 }  // namespace
@@ -121,8 +118,6 @@ const JNINativeMethod kIoNatives[] = {
     {const_cast<char*>("fdOfChannel"),
      const_cast<char*>("(Ljava/nio/channels/SelectableChannel;)I"),
      reinterpret_cast<void*>(fd_of_channel)},
-    {const_cast<char*>("errorText"), const_cast<char*>("(I)Ljava/lang/String;"),
-     reinterpret_cast<void*>(error_text)},
 };
 const int kIoNativeCount = sizeof kIoNatives / sizeof kIoNatives[0];
 

@@ -2,15 +2,9 @@
 #include "jni_refs.hpp"
 #include "natives.hpp"
 
-#include <initializer_list>
-
 namespace eventwatcher::jni {
 
 Refs refs;
-
-void throw_new(JNIEnv* env, jclass type, const char* message) noexcept {
-  if (!env->ExceptionCheck()) env->ThrowNew(type, message);
-}
 
 namespace {
 
@@ -25,20 +19,11 @@ jclass global_class(JNIEnv* env, const char* name) {
 }
 
 void release(JNIEnv* env) {
-  for (jclass* global : {&refs.io_exception, &refs.illegal_argument, &refs.illegal_state,
-                         &refs.out_of_memory, &refs.sel_ch_impl}) {
-    if (*global != nullptr) env->DeleteGlobalRef(*global);
-    *global = nullptr;
-  }
+  if (refs.sel_ch_impl != nullptr) env->DeleteGlobalRef(refs.sel_ch_impl);
+  refs = Refs{};
 }
 
 bool load(JNIEnv* env) {
-  refs.io_exception = global_class(env, "java/io/IOException");
-  refs.illegal_argument = global_class(env, "java/lang/IllegalArgumentException");
-  refs.illegal_state = global_class(env, "java/lang/IllegalStateException");
-  refs.out_of_memory = global_class(env, "java/lang/OutOfMemoryError");
-  if (env->ExceptionCheck()) return false;
-
   jclass file_descriptor = env->FindClass("java/io/FileDescriptor");
   if (file_descriptor == nullptr) return false;
   refs.file_descriptor_fd = env->GetFieldID(file_descriptor, "fd", "I");
@@ -61,7 +46,8 @@ bool load(JNIEnv* env) {
   if (native == nullptr) return false;
   const bool registered =
       env->RegisterNatives(native, kWatcherNatives, kWatcherNativeCount) == JNI_OK &&
-      env->RegisterNatives(native, kIoNatives, kIoNativeCount) == JNI_OK;
+      env->RegisterNatives(native, kIoNatives, kIoNativeCount) == JNI_OK &&
+      env->RegisterNatives(native, kSystemNatives, kSystemNativeCount) == JNI_OK;
   env->DeleteLocalRef(native);
   return registered;
 }

@@ -1,4 +1,5 @@
-// The method tables that JNI_OnLoad registers, one per area.
+// The method tables that JNI_OnLoad registers, one per area. Every native
+// returns a result (a count, a handle, an fd or -errno) and none throws.
 #pragma once
 
 #include <jni.h>
@@ -12,5 +13,10 @@ extern const int kWatcherNativeCount;
 /// Natives of io.eventwatcher.internal.Native for raw-fd I/O and fd lookup.
 extern const JNINativeMethod kIoNatives[];
 extern const int kIoNativeCount;
+
+/// Natives of io.eventwatcher.internal.Native for errno values and text, and
+/// the last-resort error report.
+extern const JNINativeMethod kSystemNatives[];
+extern const int kSystemNativeCount;
 
 }  // namespace eventwatcher::jni

@@ -1,65 +1,54 @@
 // WatcherBridge: one Java EventWatcher's native half.
 #pragma once
 
-#include <eventwatcher/event_watcher.hpp>
+#include "poller.hpp"
+
+#include <eventwatcher/options.hpp>
+#include <eventwatcher/watch_flag.hpp>
 
 #include <cstdint>
-#include <memory>
 
 namespace eventwatcher::jni {
 
-/// Owns the core EventWatcher (its loop runs on the Java loop thread through
-/// run()) and the event batch shared with Java.
+/// The core's Poller, driven by the Java loop thread, which owns the task
+/// queue, the coalescing flag and the callbacks: the bridge keeps only what
+/// the kernel needs (registrations with their generations, the eventfd).
 ///
-/// Batch. Every core registration uses one of two recorder callbacks, which
-/// append `fd << 1 | flag` to `batch_` (a direct ByteBuffer's memory owned by
-/// Java). The Java loop thread drives the core one turn per downcall, turn(),
-/// which returns how many entries the turn recorded; Java then calls its own
-/// callbacks from the batch. One JNI crossing per epoll_wait, not one per
-/// event, and a downcall rather than an upcall. Each epoll event records at
-/// most two entries, so 2 * max_events entries always fit.
+/// Batch. Each turn, the Poller records every ready registration as `fd << 1
+/// | flag` straight into `batch_` (a direct ByteBuffer's memory owned by
+/// Java), with no callback per event: one downcall per epoll_wait.
 ///
-/// Threads. begin(), turn(), end(), watch(), unwatch() and unwatch_all() are
-/// called on the Java loop thread only; wake() and stop() from any thread
-/// while the Java side holds its handle guard.
+/// Threads. begin() makes the calling thread the owner; every member but
+/// wake() must then be called on it (checked in debug builds). wake() may be
+/// called from any thread while the Java side holds its handle guard.
+/// Results are counts or -errno; nothing throws.
 class WatcherBridge {
  public:
   /// `batch` must hold 2 * max_events int32 entries and outlive the bridge.
-  WatcherBridge(int max_events, std::int32_t* batch);
+  /// Throws std::system_error, std::invalid_argument, std::bad_alloc.
+  WatcherBridge(int max_events, std::int32_t* batch, detail::Delivery delivery);
 
-  /// Makes the calling (Java loop) thread the loop thread. Throws
-  /// std::logic_error if a loop is already running.
-  void begin();
-  /// Runs one turn; returns the number of batch entries it recorded, or -1
-  /// once stop() was requested. Throws std::system_error if epoll_wait fails.
-  int turn();
-  /// Runs the core tasks still queued and gives the loop up. Never throws.
-  void end() noexcept { driver_.reset(); }
-  /// Registers the recorder for (fd, flag). Returns 0 or -errno.
-  int watch(int fd, WatchFlag flag) noexcept;
+  /// Makes the calling (Java loop) thread the owner.
+  void begin() noexcept { poller_.registry().owner().claim(); }
+  /// Waits up to `timeout_ms` (-1: no limit); returns the number of batch
+  /// entries recorded, or -errno if epoll_wait failed.
+  int turn(int timeout_ms) noexcept;
+  /// Registers (fd, flag), armed unless `suspended`. Returns 0 or -errno.
+  int watch(int fd, WatchFlag flag, bool suspended) noexcept;
   /// Removes the registration for (fd, flag). Returns 0 or -errno.
   int unwatch(int fd, WatchFlag flag) noexcept;
-  /// Suspends (fd, flag), keeping its epoll entry. Returns 0 or -errno.
-  int suspend(int fd, WatchFlag flag) noexcept;
-  /// Resumes (fd, flag). Returns 0 or -errno (-ENOENT if the fd was closed
-  /// or reused while suspended; its registrations are gone then).
+  /// Re-arms a suspended (fd, flag). Returns 0 or -errno (-ENOENT if the fd
+  /// was closed or reused meanwhile; its registrations are gone then).
   int resume(int fd, WatchFlag flag) noexcept;
   /// Removes every registration. Returns 0 or -errno.
   int unwatch_all() noexcept;
-  /// Makes the loop run a turn soon (the Java side has tasks). Any thread.
-  void wake();
-  /// Makes turn() return -1 after the current turn. Any thread.
-  void stop() noexcept { watcher_->stop(); }
+  /// Makes the loop's current or next epoll_wait return. Any thread.
+  void wake() noexcept { poller_.wakeup().signal(); }
 
  private:
-  class Recorder;
-
+  const Options::ErrorHandler no_handler_;  // callbacks run in Java: nothing to report here
+  detail::Poller poller_;
   std::int32_t* batch_;
-  int recorded_ = 0;
-  std::shared_ptr<Recorder> read_recorder_;
-  std::shared_ptr<Recorder> write_recorder_;
-  std::unique_ptr<EventWatcher> watcher_;
-  std::unique_ptr<EventWatcher::Driver> driver_;  // between begin() and end(); destroyed first
 };
 
 }  // namespace eventwatcher::jni

@@ -1,14 +1,14 @@
 // Natives that create, run and steer a WatcherBridge. Handles are the
 // bridge's address as a jlong; the Java side guarantees a handle is only used
-// between create and destroy (see io.eventwatcher.internal.HandleGuard).
-#include "jni_refs.hpp"
+// between create and destroy (see io.eventwatcher.internal.NativeWatcher).
+// Every native returns a count, a handle or -errno, and never throws.
 #include "natives.hpp"
 #include "watcher_bridge.hpp"
 
 #include <atomic>
-#include <exception>
+#include <cerrno>
 #include <new>
-#include <string>
+#include <stdexcept>
 #include <system_error>
 
 namespace eventwatcher::jni {
@@ -21,73 +21,58 @@ WatcherBridge* bridge(jlong handle) {
   return reinterpret_cast<WatcherBridge*>(handle);
 }
 
+// The flag argument, or -1 if it is neither READ (0) nor WRITE (1).
+int flag_index(jint flag) {
+  return flag == 0 || flag == 1 ? flag : -1;
+}
+
 WatchFlag flag_of(jint flag) {
   return flag == 0 ? WatchFlag::Read : WatchFlag::Write;
 }
 
-// long create(int maxEvents, ByteBuffer batch): batch is a direct buffer of
-// 2 * maxEvents ints. Throws IllegalArgumentException, IOException.
-jlong create(JNIEnv* env, jclass, jint max_events, jobject batch) {
+// long create(int maxEvents, ByteBuffer batch, boolean oneShot): the handle,
+// or -errno (-EINVAL unless batch is direct and holds 2 * maxEvents ints).
+jlong create(JNIEnv* env, jclass, jint max_events, jobject batch, jboolean one_shot) {
   auto* memory = static_cast<std::int32_t*>(env->GetDirectBufferAddress(batch));
   if (max_events < 1 || memory == nullptr ||
       env->GetDirectBufferCapacity(batch) < 2 * static_cast<jlong>(max_events) * 4) {
-    throw_new(env, refs.illegal_argument,
-              "batch buffer must be direct and hold 2 * maxEvents ints");
-    return 0;
+    return -EINVAL;
   }
   try {
-    auto* created = new WatcherBridge(max_events, memory);
+    auto* created = new WatcherBridge(
+        max_events, memory, one_shot ? detail::Delivery::oneshot : detail::Delivery::level);
     live_bridges.fetch_add(1, std::memory_order_relaxed);
     return reinterpret_cast<jlong>(created);
   } catch (const std::system_error& error) {
-    throw_new(env, refs.io_exception, error.what());
+    return -error.code().value();  // epoll_create1 or eventfd: EMFILE, ENFILE, ENOMEM
   } catch (const std::bad_alloc&) {
-    throw_new(env, refs.out_of_memory, "eventwatcher: native allocation failed");
-  } catch (const std::exception& error) {
-    throw_new(env, refs.illegal_state, error.what());
+    return -ENOMEM;
+  } catch (const std::invalid_argument&) {
+    return -EINVAL;
   }
+}
+
+jint begin(JNIEnv*, jclass, jlong handle) {
+  bridge(handle)->begin();
   return 0;
 }
 
-// void begin(long handle): the calling thread becomes the loop thread.
-void begin(JNIEnv* env, jclass, jlong handle) {
-  try {
-    bridge(handle)->begin();
-  } catch (const std::exception& error) {
-    throw_new(env, refs.illegal_state, error.what());
-  }
+jint turn(JNIEnv*, jclass, jlong handle, jint timeout_ms) {
+  return bridge(handle)->turn(timeout_ms);
 }
 
-// int turn(long handle): runs one loop turn; returns the batch size, or -1
-// once stopped. Throws IOException if epoll_wait fails.
-jint turn(JNIEnv* env, jclass, jlong handle) {
-  try {
-    return bridge(handle)->turn();
-  } catch (const std::system_error& error) {
-    throw_new(env, refs.io_exception, error.what());
-  } catch (const std::exception& error) {
-    throw_new(env, refs.illegal_state, error.what());
-  }
-  return -1;
-}
-
-void end(JNIEnv*, jclass, jlong handle) {
-  bridge(handle)->end();
-}
-
-jint watch(JNIEnv*, jclass, jlong handle, jint fd, jint flag) {
-  return bridge(handle)->watch(fd, flag_of(flag));
+jint watch(JNIEnv*, jclass, jlong handle, jint fd, jint flag, jboolean suspended) {
+  if (fd < 0 || flag_index(flag) < 0) return -EINVAL;
+  return bridge(handle)->watch(fd, flag_of(flag), suspended);
 }
 
 jint unwatch(JNIEnv*, jclass, jlong handle, jint fd, jint flag) {
+  if (fd < 0 || flag_index(flag) < 0) return -EINVAL;
   return bridge(handle)->unwatch(fd, flag_of(flag));
 }
 
-jint suspend(JNIEnv*, jclass, jlong handle, jint fd, jint flag) {
-  return bridge(handle)->suspend(fd, flag_of(flag));
-}
-
 jint resume(JNIEnv*, jclass, jlong handle, jint fd, jint flag) {
+  if (fd < 0 || flag_index(flag) < 0) return -EINVAL;
   return bridge(handle)->resume(fd, flag_of(flag));
 }
 
@@ -95,21 +80,15 @@ jint unwatch_all(JNIEnv*, jclass, jlong handle) {
   return bridge(handle)->unwatch_all();
 }
 
-void wake(JNIEnv* env, jclass, jlong handle) {
-  try {
-    bridge(handle)->wake();
-  } catch (const std::bad_alloc&) {
-    throw_new(env, refs.out_of_memory, "eventwatcher: native allocation failed");
-  }
+jint wake(JNIEnv*, jclass, jlong handle) {
+  bridge(handle)->wake();
+  return 0;
 }
 
-void stop(JNIEnv*, jclass, jlong handle) {
-  bridge(handle)->stop();
-}
-
-void destroy(JNIEnv*, jclass, jlong handle) {
+jint destroy(JNIEnv*, jclass, jlong handle) {
   delete bridge(handle);
   live_bridges.fetch_sub(1, std::memory_order_relaxed);
+  return 0;
 }
 
 jint live_watchers(JNIEnv*, jclass) {
@@ -119,20 +98,17 @@ jint live_watchers(JNIEnv*, jclass) {
 }  // namespace
 
 const JNINativeMethod kWatcherNatives[] = {
-    {const_cast<char*>("create"), const_cast<char*>("(ILjava/nio/ByteBuffer;)J"),
+    {const_cast<char*>("create"), const_cast<char*>("(ILjava/nio/ByteBuffer;Z)J"),
      reinterpret_cast<void*>(create)},
-    {const_cast<char*>("begin"), const_cast<char*>("(J)V"), reinterpret_cast<void*>(begin)},
-    {const_cast<char*>("turn"), const_cast<char*>("(J)I"), reinterpret_cast<void*>(turn)},
-    {const_cast<char*>("end"), const_cast<char*>("(J)V"), reinterpret_cast<void*>(end)},
-    {const_cast<char*>("watch"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(watch)},
+    {const_cast<char*>("begin"), const_cast<char*>("(J)I"), reinterpret_cast<void*>(begin)},
+    {const_cast<char*>("turn"), const_cast<char*>("(JI)I"), reinterpret_cast<void*>(turn)},
+    {const_cast<char*>("watch"), const_cast<char*>("(JIIZ)I"), reinterpret_cast<void*>(watch)},
     {const_cast<char*>("unwatch"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(unwatch)},
-    {const_cast<char*>("suspend"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(suspend)},
     {const_cast<char*>("resume"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(resume)},
     {const_cast<char*>("unwatchAll"), const_cast<char*>("(J)I"),
      reinterpret_cast<void*>(unwatch_all)},
-    {const_cast<char*>("wake"), const_cast<char*>("(J)V"), reinterpret_cast<void*>(wake)},
-    {const_cast<char*>("stop"), const_cast<char*>("(J)V"), reinterpret_cast<void*>(stop)},
-    {const_cast<char*>("destroy"), const_cast<char*>("(J)V"), reinterpret_cast<void*>(destroy)},
+    {const_cast<char*>("wake"), const_cast<char*>("(J)I"), reinterpret_cast<void*>(wake)},
+    {const_cast<char*>("destroy"), const_cast<char*>("(J)I"), reinterpret_cast<void*>(destroy)},
     {const_cast<char*>("liveWatchers"), const_cast<char*>("()I"),
      reinterpret_cast<void*>(live_watchers)},
 };

@@ -1,12 +1,12 @@
 package io.eventwatcher;
 
+import io.eventwatcher.internal.Faults;
 import io.eventwatcher.internal.Native;
 import io.eventwatcher.internal.NativeLibrary;
 import io.eventwatcher.internal.Reactor;
 import java.io.FileDescriptor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.System.Logger.Level;
 import java.nio.channels.IllegalBlockingModeException;
 import java.nio.channels.SelectableChannel;
 import java.util.Objects;
@@ -45,7 +45,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class EventWatcher implements AutoCloseable {
   private static final AtomicInteger THREAD_NUMBER = new AtomicInteger();
-  private static final System.Logger LOGGER = System.getLogger("io.eventwatcher");
 
   private final Reactor reactor;
 
@@ -63,7 +62,8 @@ public final class EventWatcher implements AutoCloseable {
     NativeLibrary.ensureAvailable();
     String name = builder.threadName != null ? builder.threadName : "eventwatcher-" + THREAD_NUMBER.incrementAndGet();
     try {
-      reactor = new Reactor(name, builder.daemon, builder.executor, builder.errorHandler, builder.maxEventsPerWait);
+      ErrorHandler handler = builder.errorHandler != null ? builder.errorHandler : Faults.logging();
+      reactor = new Reactor(name, builder.daemon, builder.executor, handler, builder.maxEventsPerWait);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -255,7 +255,7 @@ public final class EventWatcher implements AutoCloseable {
     private String threadName;
     private boolean daemon;
     private Executor executor;
-    private ErrorHandler errorHandler = Builder::logError;
+    private ErrorHandler errorHandler;
     private int maxEventsPerWait = 256;
 
     private Builder() {}
@@ -300,7 +300,10 @@ public final class EventWatcher implements AutoCloseable {
 
     /**
      * Receives what callbacks and tasks throw (default: logged through {@link System.Logger}
-     * {@code io.eventwatcher} at ERROR).
+     * {@code io.eventwatcher} at ERROR, at most 10 reports a second). If the handler throws
+     * anything, {@link Error}s included, the failure is logged; if logging fails too, one fixed
+     * line goes to the process's standard error (fd 2) without allocating; the loop goes on in
+     * every case.
      *
      * @param handler the handler
      * @return this builder
@@ -336,11 +339,6 @@ public final class EventWatcher implements AutoCloseable {
      */
     public EventWatcher build() {
       return new EventWatcher(this);
-    }
-
-    private static void logError(int fd, Throwable error) {
-      String where = fd >= 0 ? "callback for fd " + fd : "task";
-      LOGGER.log(Level.ERROR, "eventwatcher: " + where + " threw", error);
     }
   }
 }

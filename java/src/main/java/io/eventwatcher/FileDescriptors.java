@@ -1,5 +1,6 @@
 package io.eventwatcher;
 
+import io.eventwatcher.internal.Errno;
 import io.eventwatcher.internal.Native;
 import io.eventwatcher.internal.NativeLibrary;
 import java.io.FileDescriptor;
@@ -49,9 +50,10 @@ public final class FileDescriptors {
     NativeLibrary.ensureAvailable();
     if (!channel.isOpen()) throw new ClosedChannelException();
     int fd = Native.fdOfChannel(channel);
-    if (fd == -2) {
+    if (fd == -Errno.ENOSYS) {
       throw new UnsupportedOperationException("this JDK does not expose the fd of its channels");
     }
+    if (fd == -Errno.EBADF) throw new ClosedChannelException(); // closed meanwhile
     if (fd < 0) {
       throw new IllegalArgumentException(
           "not a channel of the JDK's default provider: " + channel.getClass().getName());

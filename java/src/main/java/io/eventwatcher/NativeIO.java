@@ -1,6 +1,6 @@
 package io.eventwatcher;
 
-import io.eventwatcher.internal.Errors;
+import io.eventwatcher.internal.Errno;
 import io.eventwatcher.internal.Native;
 import io.eventwatcher.internal.NativeLibrary;
 import java.io.IOException;
@@ -41,8 +41,8 @@ public final class NativeIO {
       return result;
     }
     if (result == 0) return -1;
-    if (result == -Errors.EAGAIN) return 0;
-    throw Errors.errno("read", fd, result);
+    if (result == -Errno.EAGAIN) return 0;
+    throw Errno.exception("read", fd, result);
   }
 
   /**
@@ -64,8 +64,8 @@ public final class NativeIO {
       src.position(position + result);
       return result;
     }
-    if (result == -Errors.EAGAIN) return 0;
-    throw Errors.errno("write", fd, result);
+    if (result == -Errno.EAGAIN) return 0;
+    throw Errno.exception("write", fd, result);
   }
 
   /**
@@ -77,7 +77,7 @@ public final class NativeIO {
   public static void close(int fd) throws IOException {
     NativeLibrary.ensureAvailable();
     int result = Native.close(fd);
-    if (result < 0) throw Errors.errno("close", fd, result);
+    if (result < 0) throw Errno.exception("close", fd, result);
   }
 
   /**
@@ -115,7 +115,7 @@ public final class NativeIO {
     if (initialValue < 0) throw new IllegalArgumentException("initialValue must be >= 0");
     NativeLibrary.ensureAvailable();
     int result = Native.eventFd(initialValue);
-    if (result < 0) throw Errors.errno("eventfd", -1, result);
+    if (result < 0) throw Errno.exception("eventfd", -1, result);
     return result;
   }
 
@@ -126,7 +126,7 @@ public final class NativeIO {
   }
 
   private static int[] split(long packed, String operation) throws IOException {
-    if (packed < 0) throw Errors.errno(operation, -1, (int) packed);
+    if (packed < 0) throw Errno.exception(operation, -1, (int) packed);
     return new int[] {(int) (packed >>> 32), (int) packed};
   }
 }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.eventwatcher.TestSupport.Counter;
+import io.eventwatcher.internal.Errno;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.RandomAccessFile;
@@ -271,7 +272,7 @@ class ChannelsTest {
       ErrnoException error =
           assertThrows(
               ErrnoException.class, () -> watcher.watch(random.getFD(), WatchFlag.READ, fd -> {}));
-      assertEquals(1, error.errno());
+      assertEquals(Errno.EPERM, error.errno());
       assertEquals(FileDescriptors.fd(random.getFD()), error.fd());
     }
     assertEquals(0, FileDescriptors.fd(FileDescriptor.in));

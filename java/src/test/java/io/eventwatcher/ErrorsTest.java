@@ -12,6 +12,7 @@ import io.eventwatcher.TestSupport.Counter;
 import io.eventwatcher.TestSupport.Pipe;
 import io.eventwatcher.TestSupport.Reported;
 import io.eventwatcher.TestSupport.Reported.Report;
+import io.eventwatcher.internal.Errno;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.IOException;
@@ -74,7 +75,7 @@ class ErrorsTest {
       pipe.closeRead();
       ErrnoException error =
           assertThrows(ErrnoException.class, () -> watcher.watch(pipe.r, WatchFlag.READ, fd -> {}));
-      assertEquals(9, error.errno(), error.getMessage());
+      assertEquals(Errno.EBADF, error.errno(), error.getMessage());
       assertEquals(pipe.r, error.fd());
       assertTrue(error.getMessage().contains("fd " + pipe.r), error.getMessage());
       assertTrue(error.getMessage().contains("errno 9"), error.getMessage());
@@ -89,7 +90,7 @@ class ErrorsTest {
       ErrnoException error =
           assertThrows(
               ErrnoException.class, () -> watcher.watch(in.getFD(), WatchFlag.READ, fd -> {}));
-      assertEquals(1, error.errno(), error.getMessage());
+      assertEquals(Errno.EPERM, error.errno(), error.getMessage());
       assertEquals(FileDescriptors.fd(in.getFD()), error.fd());
     }
   }
@@ -111,7 +112,7 @@ class ErrorsTest {
               errno.completeExceptionally(e);
             }
           });
-      assertEquals(9, await(errno, "the watch on the loop thread"));
+      assertEquals(Errno.EBADF, await(errno, "the watch on the loop thread"));
     }
   }
 

@@ -25,6 +25,7 @@ import io.eventwatcher.TestSupport.Counter;
 import io.eventwatcher.TestSupport.Fds;
 import io.eventwatcher.TestSupport.Reported;
 import io.eventwatcher.TestSupport.Reported.Report;
+import io.eventwatcher.internal.Errno;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -601,7 +602,7 @@ class ExecutorModeTest {
       Report report = reported.reports().get(0);
       assertEquals(fd, report.fd());
       assertTrue(report.error() instanceof ErrnoException, report.error().toString());
-      assertEquals(2, ((ErrnoException) report.error()).errno(), "ENOENT");
+      assertEquals(Errno.ENOENT, ((ErrnoException) report.error()).errno(), "ENOENT");
     }
   }
 
@@ -698,7 +699,7 @@ class ExecutorModeTest {
       assertEquals(1, calls.get());
       Report report = reported.reports().get(0);
       assertTrue(report.error() instanceof ErrnoException, report.error().toString());
-      assertEquals(2, ((ErrnoException) report.error()).errno(), "ENOENT, as documented");
+      assertEquals(Errno.ENOENT, ((ErrnoException) report.error()).errno(), "ENOENT, as documented");
     }
   }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.eventwatcher.TestSupport.Pipe;
 import io.eventwatcher.TestSupport.SocketPair;
+import io.eventwatcher.internal.Errno;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.ReadOnlyBufferException;
@@ -205,13 +206,13 @@ class NativeIOTest {
     int[] pipe = NativeIO.pipe();
     try {
       java.nio.ByteBuffer small = java.nio.ByteBuffer.allocateDirect(16);
-      int einval = -22;
+      int einval = -Errno.EINVAL;
       assertEquals(einval, io.eventwatcher.internal.Native.read(pipe[0], small, 8, 4096));
       assertEquals(einval, io.eventwatcher.internal.Native.write(pipe[1], small, -1, 4));
       assertEquals(einval, io.eventwatcher.internal.Native.write(pipe[1], null, 0, 4));
       assertEquals(einval, io.eventwatcher.internal.Native.read(pipe[0], java.nio.ByteBuffer.allocate(16), 0, 4));
-      assertEquals(-1, io.eventwatcher.internal.Native.fdOf(null));
-      assertEquals(-1, io.eventwatcher.internal.Native.fdOfChannel(null));
+      assertEquals(-Errno.EBADF, io.eventwatcher.internal.Native.fdOf(null));
+      assertEquals(einval, io.eventwatcher.internal.Native.fdOfChannel(null));
     } finally {
       NativeIO.close(pipe[0]);
       NativeIO.close(pipe[1]);

@@ -5,10 +5,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectableChannel;
 
 /**
- * The JNI natives, bound by RegisterNatives in JNI_OnLoad. Syscall wrappers return a count or
- * {@code -errno}; callers turn that into exceptions (see {@link Errors}). Callers must have called
- * {@link NativeLibrary#ensureAvailable()}. Watcher natives take the handle from {@link #create} and
- * follow the thread rules of {@link Reactor}.
+ * The JNI natives, bound by RegisterNatives in JNI_OnLoad. One convention for all of them: each
+ * returns a result (a count, a handle, an fd) or {@code -errno}, and none throws; callers turn
+ * {@code -errno} into exceptions through {@link Errno}. Callers must have called {@link
+ * NativeLibrary#ensureAvailable()}. Watcher natives take the handle from {@link #create} and are
+ * called as {@link NativeWatcher} states.
  */
 public final class Native {
   private Native() {}
@@ -19,40 +20,31 @@ public final class Native {
   static final int WRITE = 1;
 
   /** Creates a native watcher recording into {@code batch} (2 * maxEvents ints). Any thread. */
-  static native long create(int maxEvents, ByteBuffer batch) throws java.io.IOException;
+  static native long create(int maxEvents, ByteBuffer batch, boolean oneShot);
 
-  /** Makes the calling thread the loop thread (throws IllegalStateException if one runs). */
-  static native void begin(long handle);
+  /** Makes the calling thread the watcher's owner (the loop thread). Returns 0. */
+  static native int begin(long handle);
 
-  /** Loop thread: runs one turn; returns the batch size, or -1 once stopped. */
-  static native int turn(long handle) throws java.io.IOException;
+  /** Owner: waits up to timeoutMs (-1: no limit); returns the batch entries recorded. */
+  static native int turn(long handle, int timeoutMs);
 
-  /** Loop thread: runs native tasks still queued and gives the loop up. */
-  static native void end(long handle);
+  /** Owner: registers (fd, flag), armed unless suspended. Returns 0. */
+  static native int watch(long handle, int fd, int flag, boolean suspended);
 
-  /** Loop thread: registers (fd, flag) for recording. Returns 0 or -errno. */
-  static native int watch(long handle, int fd, int flag);
-
-  /** Loop thread: removes (fd, flag). Returns 0 or -errno. */
+  /** Owner: removes (fd, flag). Returns 0. */
   static native int unwatch(long handle, int fd, int flag);
 
-  /** Loop thread: suspends (fd, flag), keeping its epoll entry. Returns 0 or -errno. */
-  static native int suspend(long handle, int fd, int flag);
-
-  /** Loop thread: resumes (fd, flag); -ENOENT if the fd was closed or reused meanwhile. */
+  /** Owner: re-arms a one-shot (fd, flag); -ENOENT if the fd was closed or reused meanwhile. */
   static native int resume(long handle, int fd, int flag);
 
-  /** Loop thread: removes every registration. Returns 0 or -errno. */
+  /** Owner: removes every registration. Returns 0. */
   static native int unwatchAll(long handle);
 
-  /** Any thread (inside the handle guard): makes the loop's next turn not block. */
-  static native void wake(long handle);
+  /** Any thread (inside the handle guard): writes the wakeup eventfd. Returns 0. */
+  static native int wake(long handle);
 
-  /** Any thread (inside the handle guard): makes turn() return -1 after the current turn. */
-  static native void stop(long handle);
-
-  /** The loop thread, last: frees the native watcher (epoll fd, eventfd). */
-  static native void destroy(long handle);
+  /** The owner, last: frees the native watcher (epoll fd, eventfd). Returns 0. */
+  static native int destroy(long handle);
 
   /**
    * Native watchers currently alive (created and not destroyed). For leak checks.
@@ -64,14 +56,14 @@ public final class Native {
   /**
    * read(2) into a direct buffer's memory.
    *
-   * @return bytes read, 0 at EOF, or -errno
+   * @return bytes read, 0 at EOF, or -errno (-EINVAL for a bad buffer or range)
    */
   public static native int read(int fd, ByteBuffer direct, int position, int length);
 
   /**
    * write(2) from a direct buffer's memory.
    *
-   * @return bytes written or -errno
+   * @return bytes written or -errno (-EINVAL for a bad buffer or range)
    */
   public static native int write(int fd, ByteBuffer direct, int position, int length);
 
@@ -104,23 +96,38 @@ public final class Native {
   public static native int eventFd(int initial);
 
   /**
-   * The int inside a FileDescriptor (-1 when invalid).
+   * The int inside a FileDescriptor.
    *
-   * @return the fd
+   * @return the fd, or -EBADF for null or an invalid descriptor
    */
   public static native int fdOf(FileDescriptor descriptor);
 
   /**
-   * The fd of a JDK channel: -1 for another provider's channel, -2 if this JDK is unsupported.
+   * The fd of a JDK channel.
    *
-   * @return the fd or a negative code
+   * @return the fd; -EINVAL for another provider's channel, -ENOSYS if this JDK is unsupported
    */
   public static native int fdOfChannel(SelectableChannel channel);
+
+  /**
+   * Copies the errno values of {@link Errno} into {@code out}.
+   *
+   * @return how many values there are
+   */
+  static native int errnoValues(int[] out);
 
   /**
    * strerror(errno).
    *
    * @return the text
    */
-  public static native String errorText(int errno);
+  static native String errorText(int errno);
+
+  /**
+   * Writes one fixed line to fd 2 saying that an error report for {@code fd} was lost (and how
+   * many more were suppressed), without allocating or opening anything. Any thread.
+   *
+   * @return 0
+   */
+  static native int reportLost(int fd, int suppressed);
 }
