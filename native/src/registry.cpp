@@ -219,7 +219,7 @@ Registry::Registration* Registry::target(int fd, std::uint32_t generation,
   Slot* slot = slot_with_entry(fd);
   if (slot == nullptr || slot->generation != generation) return nullptr;
   Registration& registration = slot->registrations[index(flag)];
-  if (!registration.registered || registration.suspended || registration.since_turn >= turn_) {
+  if (!registration.registered || registration.suspended || registration.since_turn == turn_) {
     return nullptr;
   }
   // One-shot: the kernel disarmed the entry as it reported it.
@@ -231,7 +231,17 @@ template <typename Deliver>
 bool Registry::for_each_ready(const epoll_event* events, int count, Deliver&& deliver) noexcept {
   ++turn_;
   bool woken = false;
+  // The slots of a large batch are cache misses (the kernel's work in
+  // epoll_wait evicts them): ask for a few events' slots ahead, so that the
+  // misses overlap instead of stalling each event in turn.
+  constexpr int kPrefetchDistance = 4;
+  const auto prefetch = [this](const epoll_event& event) {
+    const auto fd = static_cast<std::uint32_t>(event.data.u64);
+    if (fd < slots_.size()) __builtin_prefetch(&slots_[fd]);
+  };
+  for (int i = 0; i < count && i < kPrefetchDistance; ++i) prefetch(events[i]);
   for (int i = 0; i < count; ++i) {
+    if (i + kPrefetchDistance < count) prefetch(events[i + kPrefetchDistance]);
     const std::uint64_t data = events[i].data.u64;
     if (data == kWakeupToken) {
       woken = true;
@@ -275,7 +285,7 @@ void Registry::call(Registration& registration, int fd) noexcept {
     report_error(on_error_, std::current_exception(), fd);
   }
   running_ = nullptr;
-  running_retired_.reset();
+  if (running_retired_) running_retired_.reset();
 }
 
 int Registry::collect(const epoll_event* events, int count, std::int32_t* out,

@@ -57,8 +57,12 @@ enum class Delivery : std::uint8_t {
 ///
 /// Turn stamp. Each registration remembers the batch (turn) during or after
 /// which it was made; a batch only reaches registrations made before its
-/// epoll_wait. So a callback replaced or unwatched and rewatched inside a
-/// batch never receives events fetched for its predecessor.
+/// epoll_wait, which are exactly those whose stamp differs from the batch's
+/// number (made between batches: the previous number; during it: its own).
+/// So a callback replaced or unwatched and rewatched inside a batch never
+/// receives events fetched for its predecessor. The stamp is 32 bits: after a
+/// wrap, a registration made 2^32 turns ago skips one turn's event, which
+/// level-triggered readiness (and a one-shot re-arm) delivers on the next.
 ///
 /// Errors. Members return 0 or an errno value; turning that into an
 /// exception is the caller's business (one convention per boundary).
@@ -102,15 +106,19 @@ class Registry {
  private:
   struct Registration {
     IWatchCallbackPtr callback;
-    std::uint64_t since_turn = 0;
+    std::uint32_t since_turn = 0;  // the turn_ during or after which it was made
     bool registered = false;
     bool suspended = false;  // registered, but its readiness is out of the kernel mask
   };
-  struct Slot {
-    Registration registrations[2];  // indexed by WatchFlag
+  // One cache line per fd: dispatch reads the generation and a registration
+  // of a slot it has not touched since the last turn, so at 1,000 ready fds
+  // and more each slot is a cache miss; keeping it to one line halves them.
+  struct alignas(64) Slot {
     std::uint32_t generation = 0;   // of the current (or last) epoll entry
     bool in_epoll = false;          // the kernel has an entry for it
+    Registration registrations[2];  // indexed by WatchFlag
   };
+  static_assert(sizeof(Slot) == 64);
 
   template <typename Deliver>
   bool for_each_ready(const epoll_event* events, int count, Deliver&& deliver) noexcept;
@@ -134,7 +142,7 @@ class Registry {
   const Delivery delivery_;
   ThreadAffinity owner_;
   std::vector<Slot> slots_;
-  std::uint64_t turn_ = 0;  // number of batches dispatched so far
+  std::uint32_t turn_ = 0;  // number of batches dispatched so far, modulo 2^32
   // The callback running now, and a reference keeping it alive if it is
   // retired (unwatched, replaced) while it runs. Only one callback runs at a
   // time, so one reference suffices: retiring allocates nothing.

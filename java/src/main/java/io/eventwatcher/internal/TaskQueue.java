@@ -57,6 +57,9 @@ final class TaskQueue {
    * if more remain, leaves {@code pending} set so that the next turn does not block.
    */
   void run(int budget, Faults faults) {
+    // Every submission sets pending after its offer, so with pending clear there is nothing to
+    // run yet: an idle turn costs a load, not a fence.
+    if (!pending.get()) return;
     pending.set(false);
     for (int i = 0; i < budget; i++) {
       Runnable task = tasks.poll();
