@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The single entry point of the project.
 #
-#   ./build.sh              build the release artifacts (native library, jar)
-#                           and run the demo (java -jar eventwatcher.jar demo)
+#   ./build.sh              build the release artifacts (native library, the
+#                           library jar, the examples' runnable jar) and run
+#                           the demo (java -jar eventwatcher-examples.jar demo)
 #   ./build.sh test         build and run every test suite: googletest (ctest),
 #                           JUnit under -Xcheck:jni, the jar alone on JDK 17/25
 #   ./build.sh bench [--quick]
@@ -28,7 +29,7 @@ die() {
   exit 1
 }
 
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # googletest: Debian's libgtest-dev ships the static libraries and the CMake
 # package config that find_package(GTest) uses.
@@ -88,19 +89,22 @@ maven() {
   (cd "${root}/java" && mvn -B -ntp -Dnative.resources="${build_root}/release/java-resources" "$@")
 }
 
-jar_path() {
-  local version
-  version="$(sed -n 's|^  <version>\(.*\)</version>|\1|p' "${root}/java/pom.xml" | head -1)"
-  echo "${root}/java/target/eventwatcher-${version}.jar"
+project_version() {
+  sed -n 's|^  <version>\(.*\)</version>|\1|p' "${root}/java/pom.xml" | head -1
 }
+
+# The library jar (what applications depend on) and the examples' runnable jar.
+library_jar() { echo "${root}/java/eventwatcher/target/eventwatcher-$(project_version).jar"; }
+examples_jar() { echo "${root}/java/examples/target/eventwatcher-examples-$(project_version).jar"; }
 
 cmd_default() {
   build_release_native
-  log "building the jar"
+  log "building the jars"
   maven -q clean package -DskipTests
-  log "built $(jar_path)"
-  log "running the demo: java -jar $(jar_path) demo"
-  java -jar "$(jar_path)" demo
+  log "built the library:  $(library_jar)"
+  log "built the examples: $(examples_jar)"
+  log "running the demo: java -jar $(examples_jar) demo"
+  java -jar "$(examples_jar)" demo
 }
 
 # The JUnit suite runs under -Xcheck:jni; any JNI warning fails the build,
@@ -135,10 +139,10 @@ cmd_test() {
   run_ctest "${build_root}/test"
   run_java_suite
   log "running the jar alone on each JDK"
-  "${root}/tests/jar/jar_alone_test.sh" "$(jar_path)"
+  "${root}/tests/jar/jar_alone_test.sh" "$(library_jar)"
   log "running the servers with curl, wrk and nc"
   ensure_client_tools
-  "${root}/tests/jar/standard_clients_test.sh" "$(jar_path)"
+  "${root}/tests/jar/standard_clients_test.sh" "$(examples_jar)"
 }
 
 cmd_sanitize() {

@@ -4,7 +4,7 @@
 #   bench/run-servers.sh RESULTS_TSV WARMUP_S DURATION_S CONNECTIONS...
 #
 # Environment: NATIVE_DIR (epoll_http, core_http), BENCH_JAR (benchmarks.jar),
-# LIB_JAR (the library jar, whose `http` command is the project's server).
+# EXAMPLES_JAR (the examples' runnable jar, whose `http` command is the project's server).
 # Each server is started once, pinned to CPU 0, and loaded by wrk (one thread)
 # pinned to CPU 1, so that the server never competes with its load for a core.
 # Per connection count: a warm-up run (JIT, connection setup), then the
@@ -21,7 +21,7 @@ fi
 results=$1 warmup=$2 duration=$3
 shift 3
 connections=("$@")
-: "${NATIVE_DIR:?}" "${BENCH_JAR:?}" "${LIB_JAR:?}"
+: "${NATIVE_DIR:?}" "${BENCH_JAR:?}" "${EXAMPLES_JAR:?}"
 
 log_dir=$(dirname "$results")/servers
 mkdir -p "$log_dir"
@@ -38,7 +38,7 @@ java_flags=(-Xms512m -Xmx512m -Djava.net.preferIPv4Stack=true --enable-native-ac
 declare -A commands=(
   [c-epoll]="$NATIVE_DIR/epoll_http 0"
   [cpp-core]="$NATIVE_DIR/core_http 0"
-  [java-api]="java ${java_flags[*]} -jar $LIB_JAR http --port 0"
+  [java-api]="java ${java_flags[*]} -jar $EXAMPLES_JAR http --port 0"
   [jdk-selector]="java ${java_flags[*]} -cp $BENCH_JAR io.eventwatcher.bench.servers.SelectorHttpServer 0"
   [netty-epoll]="java ${java_flags[*]} -cp $BENCH_JAR io.eventwatcher.bench.servers.NettyHttpServer 0"
 )

@@ -71,7 +71,7 @@ cmake --build "$root/build/bench" -j 2 >/dev/null
 native="$root/build/bench/bench/native"
 mvn -B -q -ntp -f "$bench_dir/pom.xml" package
 bench_jar="$bench_dir/target/benchmarks.jar"
-lib_jar=$(ls "$root"/java/target/eventwatcher-*.jar | grep -v original | head -1)
+examples_jar=$(ls "$root"/java/examples/target/eventwatcher-examples-*.jar | grep -v original | head -1)
 
 jmh_pin=()
 jmh() { # jmh NAME CLASS [JMH args...]: one JMH run, JSON into the run folder (jmh_pin: a prefix)
@@ -134,7 +134,7 @@ for _ in "${idle_logs[@]}"; do wait -n || failed=1; done
 cat "${idle_logs[@]}" | grep '^RESULT' >>"$results"
 
 step "4. servers"
-NATIVE_DIR="$native" BENCH_JAR="$bench_jar" LIB_JAR="$lib_jar" \
+NATIVE_DIR="$native" BENCH_JAR="$bench_jar" EXAMPLES_JAR="$examples_jar" \
   "$bench_dir/run-servers.sh" "$results" "${server_args[@]}"
 
 command_line="./build.sh bench"

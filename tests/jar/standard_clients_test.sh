@@ -3,7 +3,7 @@
 # against `http`, two nc clients against `chat`, then SIGTERM/SIGINT and a
 # clean exit. Loopback only; every wait is a bounded poll of a condition.
 #
-#   tests/jar/standard_clients_test.sh path/to/eventwatcher-<version>.jar
+#   tests/jar/standard_clients_test.sh path/to/eventwatcher-examples-<version>.jar
 set -euo pipefail
 # Job control: background jobs get their own process group and keep SIGINT's
 # default disposition (a plain script starts them with SIGINT ignored).
