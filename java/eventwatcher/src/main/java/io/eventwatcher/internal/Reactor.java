@@ -167,6 +167,11 @@ public final class Reactor {
    * @throws IllegalStateException if closed
    */
   public void watch(int fd, int flag, WatchCallback callback) throws IOException {
+    if (inLoop()) {
+      ensureOpen();
+      watchOnLoop(fd, flag, callback); // the loop thread never waits for a replaced call
+      return;
+    }
     Registration replaced = call(() -> watchOnLoop(fd, flag, callback));
     if (replaced != null) dispatch.awaitIdle(replaced);
   }
@@ -180,6 +185,11 @@ public final class Reactor {
    * @throws IllegalStateException if closed
    */
   public void unwatch(int fd, int flag) throws IOException {
+    if (inLoop()) {
+      ensureOpen();
+      unwatchOnLoop(fd, flag);
+      return;
+    }
     Registration removed = call(() -> unwatchOnLoop(fd, flag));
     if (removed != null) dispatch.awaitIdle(removed);
   }
@@ -284,7 +294,10 @@ public final class Reactor {
     return watcher;
   }
 
-  /** Runs {@code operation} on the loop thread and waits for it, rethrowing what it threw. */
+  /**
+   * Runs {@code operation} on the loop thread and waits for it, rethrowing what it threw. Another
+   * thread than the loop's.
+   */
   private <T> T call(LoopCall.Operation<T> operation) throws IOException {
     if (inLoop()) {
       ensureOpen();
