@@ -26,11 +26,19 @@ abstract class TcpServer implements AutoCloseable {
    * @throws IOException if the address cannot be bound (java.net.BindException when in use)
    */
   protected TcpServer(String host, int port, int backlog, String threadName) throws IOException {
+    primeChannelClose();
     listener = ServerSocketChannel.open();
     try {
       listener.bind(new InetSocketAddress(host, port), backlog);
       listener.configureBlocking(false);
-      watcher = EventWatcher.builder().threadName(threadName).build();
+      // Errors go to the server's own log, a stream that is already open: the default handler's
+      // System.Logger may first initialise under descriptor exhaustion, and JUL then drops
+      // records silently (it cannot open its configuration, so it has no handler).
+      watcher =
+          EventWatcher.builder()
+              .threadName(threadName)
+              .errorHandler((fd, error) -> log((fd >= 0 ? "callback for fd " + fd : "task") + " threw: " + error))
+              .build();
     } catch (IOException | RuntimeException e) {
       listener.close();
       throw e;
@@ -88,6 +96,16 @@ abstract class TcpServer implements AutoCloseable {
       // closed before
     }
     watcher.close();
+  }
+
+  /**
+   * Closes a throwaway channel, so that the JDK initialises its channel-closing machinery now. It
+   * does so on the first close, and that needs a descriptor (a socket pair it keeps for closing):
+   * if the first close came while the process is out of descriptors, it would fail with an error
+   * and every channel close after it would fail too, leaving each connection open for good.
+   */
+  private static void primeChannelClose() throws IOException {
+    SocketChannel.open().close();
   }
 
   private void acceptAll() {
