@@ -30,6 +30,14 @@ public final class Faults {
    * @return a new logging handler
    */
   public static ErrorHandler logging() {
+    try {
+      // Initialises the logging system now, while descriptors are at hand: JUL reads its
+      // configuration on first use, and one that first starts at EMFILE has no handler and drops
+      // every record silently.
+      Log.LOGGER.isLoggable(Level.ERROR);
+    } catch (Throwable unusable) {
+      // Reports will fall back to the fd-2 line.
+    }
     return new LogHandler();
   }
 
