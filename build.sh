@@ -12,6 +12,9 @@
 #                           --quick is a few-minute smoke run (bench/target/quick)
 #   ./build.sh sanitize address|thread
 #                           run the native suite under ASan+UBSan or TSan
+#   ./build.sh fuzz SECONDS run the core's model-based fuzz target (libFuzzer)
+#   ./build.sh format       reformat C/C++ (clang-format) and Java (google-java-format)
+#   ./build.sh format-check fail if any source is not formatted
 #   ./build.sh help         this text
 #
 # Needs a JDK, Maven, CMake (>= 3.25) and g++ (>= 12). googletest comes from
@@ -29,7 +32,7 @@ die() {
   exit 1
 }
 
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # googletest: Debian's libgtest-dev ships the static libraries and the CMake
 # package config that find_package(GTest) uses.
@@ -63,6 +66,25 @@ ensure_client_tools() {
   apt-get install -y -q curl wrk netcat-openbsd > /dev/null ||
     { apt-get update -q > /dev/null && apt-get install -y -q curl wrk netcat-openbsd > /dev/null; } ||
     die "apt-get could not install curl, wrk and netcat-openbsd"
+}
+
+# clang-format-14: Debian's clang-format-14, installed with apt-get as root.
+ensure_clang_format() {
+  command -v clang-format-14 > /dev/null && return
+  if [[ "$(id -u)" -ne 0 ]]; then
+    die "clang-format-14 is missing; install it with: sudo apt-get install -y clang-format-14"
+  fi
+  log "installing clang-format-14 with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q clang-format-14 > /dev/null ||
+    { apt-get update -q > /dev/null && apt-get install -y -q clang-format-14 > /dev/null; } ||
+    die "apt-get could not install clang-format-14"
+}
+
+# The C and C++ sources under version control.
+cxx_sources() {
+  git -C "${root}" ls-files 'native/*.cpp' 'native/*.hpp' 'tests/*.cpp' 'tests/*.hpp' \
+    'bench/native/*.c' 'bench/native/*.cpp' 'bench/native/*.h' | sed "s|^|${root}/|"
 }
 
 # configure_and_build DIR [cmake args...]
@@ -164,6 +186,32 @@ cmd_sanitize() {
   run_ctest "${build_root}/${sanitizer}"
 }
 
+cmd_format() {
+  ensure_clang_format
+  log "formatting C and C++ (clang-format-14)"
+  cxx_sources | xargs clang-format-14 -i
+  log "formatting Java (google-java-format, through Spotless)"
+  (cd "${root}/java" && mvn -B -q -ntp spotless:apply)
+  mvn -B -q -ntp -f "${root}/bench/pom.xml" spotless:apply
+}
+
+cmd_format_check() {
+  ensure_clang_format
+  log "checking the C and C++ formatting (clang-format-14)"
+  cxx_sources | xargs clang-format-14 --dry-run --Werror ||
+    die "C/C++ sources are not formatted: run ./build.sh format"
+  log "checking the Java formatting (google-java-format, through Spotless)"
+  { (cd "${root}/java" && mvn -B -q -ntp spotless:check) &&
+    mvn -B -q -ntp -f "${root}/bench/pom.xml" spotless:check; } ||
+    die "Java sources are not formatted: run ./build.sh format"
+}
+
+cmd_fuzz() {
+  local seconds="${1:-}"
+  [[ "${seconds}" =~ ^[0-9]+$ ]] || die "usage: ./build.sh fuzz SECONDS"
+  "${root}/tests/fuzz/run.sh" "${seconds}"
+}
+
 # The benchmarks need the library jar in ~/.m2 (bench/pom.xml depends on it),
 # wrk for the servers and python3 for the report.
 cmd_bench() {
@@ -180,6 +228,9 @@ main() {
     "") cmd_default ;;
     test) cmd_test ;;
     sanitize) cmd_sanitize "${2:-}" ;;
+    fuzz) cmd_fuzz "${2:-}" ;;
+    format) cmd_format ;;
+    format-check) cmd_format_check ;;
     bench) cmd_bench "${@:2}" ;;
     help | -h | --help) usage ;;
     *)

@@ -71,13 +71,17 @@ cmake --build "$root/build/bench" -j 2 >/dev/null
 native="$root/build/bench/bench/native"
 mvn -B -q -ntp -f "$bench_dir/pom.xml" package
 bench_jar="$bench_dir/target/benchmarks.jar"
+step "building benchmarks.jar against the baseline library (bench/baseline.sh)"
+"$bench_dir/baseline.sh"
+baseline_jar="$bench_dir/target/baseline/benchmarks.jar"
 examples_jar=$(ls "$root"/java/examples/target/eventwatcher-examples-*.jar | grep -v original | head -1)
 
 jmh_pin=()
+jmh_jar=$bench_jar
 jmh() { # jmh NAME CLASS [JMH args...]: one JMH run, JSON into the run folder (jmh_pin: a prefix)
   local name=$1 cls=$2
   shift 2
-  local cmd=("${jmh_pin[@]}" java "${jvm_flags[@]}" -jar "$bench_jar" "$cls" "${jmh_args[@]}" -foe true "$@"
+  local cmd=("${jmh_pin[@]}" java "${jvm_flags[@]}" -jar "$jmh_jar" "$cls" "${jmh_args[@]}" -foe true "$@"
     -rf json -rff "$run_dir/jmh-$name.json" -jvmArgsAppend --enable-native-access=ALL-UNNAMED)
   step "${cmd[*]}"
   "${cmd[@]}" >"$run_dir/jmh-$name.log"
@@ -110,6 +114,13 @@ jmh_pin=()
 step "3. churn"
 for program in epoll_churn core_churn; do record "$native/$program" "${churn_args[@]}"; done
 jmh churn ChurnBenchmark
+
+step "3b. executor mode, and cross-thread churn, against the baseline library too"
+jmh executor ExecutorBenchmark
+jmh_jar=$baseline_jar
+jmh executor-baseline ExecutorBenchmark
+jmh churn-baseline 'ChurnBenchmark.javaApiCrossThread'
+jmh_jar=$bench_jar
 
 step "5. memory"
 record "$native/core_memory" "$memory_fds"
@@ -146,6 +157,7 @@ if $quick; then command_line+=" --quick"; fi
   echo "kernel=Linux $(uname -r)"
   echo "jdk=$(java -version 2>&1 | head -1)"
   echo "compiler=$(gcc --version | head -1)"
+  echo "baseline=$(tr -d '[:space:]' <"$bench_dir/baseline.txt") (bench/baseline.txt), $(git -C "$root" log -1 --format=%s "$(tr -d '[:space:]' <"$bench_dir/baseline.txt")")"
   echo "netty=$(sed -n 's|.*<netty.version>\(.*\)</netty.version>.*|\1|p' "$bench_dir/pom.xml") (netty-transport-native-epoll)"
   echo "wrk=$(wrk -v 2>&1 | head -1)"
   echo "fd_limit=$(ulimit -Hn) (hard RLIMIT_NOFILE: the most watched fds measured is $most_fds)"
