@@ -1,5 +1,7 @@
-// Semantic 12: concurrent watch/unwatch/runInEventWatcherLoop from many
-// threads on distinct fds. Meant to run under ThreadSanitizer as well.
+// Every public method is thread-safe: watch, unwatch and runInEventWatcherLoop
+// from many threads at once on distinct fds, with no call after unwatch
+// returns, also while the loop keeps stopping and restarting. Meant to run
+// under ThreadSanitizer as well.
 #include "test_support.hpp"
 
 #include <vector>

@@ -1,4 +1,5 @@
-// Semantic 7: EPOLLHUP and EPOLLERR reach the registered callbacks.
+// Hang-up and error (EPOLLHUP, EPOLLERR) are delivered to every registration
+// of the fd, so the callback's read() or write() observes EOF or the error.
 #include "test_support.hpp"
 
 #include <cerrno>

@@ -1,4 +1,5 @@
-// Semantic 1: level-triggered readiness.
+// Level-triggered readiness: while an fd stays ready its callback is called
+// again on every loop turn; once drained, not until it is ready again.
 #include "test_support.hpp"
 
 namespace eventwatcher::test {

@@ -1,5 +1,7 @@
-// Semantic 11 (destruction), leak checks, and running the loop on a thread
-// the caller owns (start_thread = false, run(), stop()).
+// Destruction (queued tasks run, no callback after the destructor returns,
+// the epoll fd and eventfd closed, the thread joined), leak checks, and
+// running the loop on a thread the caller owns (start_thread = false, run(),
+// stop(), Driver).
 #include "test_support.hpp"
 
 #include <string>
@@ -26,15 +28,23 @@ TEST(Destruction, TasksSubmittedBeforeTheDestructorAllRun) {
 TEST(Destruction, NoCallbackAfterTheDestructorReturns) {
   std::vector<Pipe> pipes(4);
   std::atomic<int> calls{0};
+  std::atomic<int> calls_off_the_loop{0};
   auto watcher = std::make_unique<EventWatcher>();
+  const pid_t loop = loop_tid(*watcher);
   for (Pipe& pipe : pipes) {
     pipe.fill();
-    watcher->watch(pipe.r(), WatchFlag::Read, [&](int) { ++calls; });
+    watcher->watch(pipe.r(), WatchFlag::Read, [&](int) {
+      if (this_thread_tid() != loop) ++calls_off_the_loop;
+      ++calls;
+    });
   }
   ASSERT_TRUE(eventually([&] { return calls >= 8; }));
   watcher.reset();
   const int at_destruction = calls;
-  std::this_thread::sleep_for(kIdleWindow);  // idle window: nothing may happen
+  // Callbacks run on the loop thread only; once it is gone, none can come.
+  // (A joined thread leaves /proc a moment after the join returns.)
+  EXPECT_TRUE(eventually([&] { return thread_state(loop) == 0; })) << "the loop thread lives on";
+  EXPECT_EQ(calls_off_the_loop, 0);
   EXPECT_EQ(calls, at_destruction);
 }
 

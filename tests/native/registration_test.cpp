@@ -1,4 +1,6 @@
-// Semantic 2: one callback per (fd, flag); Read and Write are independent.
+// One callback per (fd, flag): a watch replaces the registered callback,
+// which is never called again once watch returns; Read and Write of one fd
+// are registered, called and unwatched independently.
 #include "test_support.hpp"
 
 namespace eventwatcher::test {

@@ -1,4 +1,7 @@
-// Semantic 4: runInEventWatcherLoop.
+// runInEventWatcherLoop: tasks run on the loop thread, in submission order
+// per submitting thread, after the callback or task that submitted them
+// (never re-entrantly); a submission from another thread wakes a loop asleep
+// in epoll_wait and is never lost, and stop() racing submitters is seen.
 #include "test_support.hpp"
 
 #include <array>
@@ -46,10 +49,14 @@ TEST(Tasks, FifoPerSubmittingThread) {
   EXPECT_EQ(out_of_order, 0);
 }
 
-TEST(Tasks, WakeABlockedLoopAtOnce) {
+TEST(Tasks, TaskFromAnotherThreadWakesALoopAsleepWithoutTimeout) {
   EventWatcher watcher;
-  sync(watcher);  // the loop is now idle in epoll_wait(-1)
-  for (int i = 0; i < 50; ++i) sync(watcher);
+  const pid_t loop = loop_tid(watcher);
+  for (int i = 0; i < 50; ++i) {
+    // Asleep in epoll_wait(-1): only the submission can wake it.
+    ASSERT_TRUE(eventually([&] { return asleep_in_epoll_wait_without_timeout(loop); }));
+    sync(watcher);
+  }
 }
 
 TEST(Tasks, TaskFromACallbackRunsAfterTheCallbackReturns) {

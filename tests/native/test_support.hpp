@@ -1,11 +1,16 @@
 // Shared helpers for the native suite: real fds, bounded waits, loop syncs.
 //
 // Synchronisation rules of the suite: a positive check waits on a future or a
-// counter with a generous bound (kPatience) that only a broken loop reaches; a
-// negative check ("this callback is not called") either runs a known number of
-// loop turns (flush_turns: level-triggered epoll reports every ready fd on
-// every turn, so a live registration would be called) or, where no turn can be
-// observed, waits out a short idle window. No test measures time.
+// counter with a generous bound (kPatience) that only a broken loop reaches. A
+// negative check ("this callback is not called", "this call has not
+// returned") must be able to fail, so it first proves that the other side got
+// to where a wrong implementation would have acted: the loop ran a known
+// number of turns (flush_turns: level-triggered epoll reports every ready fd
+// on every turn, so a live registration would be called), a thread making a
+// call is seen asleep inside it (thread_state), or the thread that could act
+// has ended. That the loop makes no wakeups is read from the loop thread's own
+// wait (asleep_in_epoll_wait_without_timeout), not from a quiet window.
+// Nothing sleeps to let time pass, and no test measures time.
 #pragma once
 
 #include <eventwatcher/event_watcher.hpp>
@@ -13,6 +18,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,6 +29,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -34,8 +41,6 @@ using namespace std::chrono_literals;
 /// Upper bound for anything that should happen "at once"; only a hung or
 /// broken loop gets near it.
 inline constexpr auto kPatience = 10s;
-/// Window for negative checks across threads (nothing observable to wait on).
-inline constexpr auto kIdleWindow = 200ms;
 
 /// An owned fd, closed on destruction.
 class Fd {
@@ -154,6 +159,57 @@ inline void flush_turns(EventWatcher& watcher, int turns = 3) {
   };
   watcher.runInEventWatcherLoop(*step);
   ASSERT_TRUE(ready(future)) << "loop did not complete " << turns << " turns";
+}
+
+/// The kernel's id of the calling thread (as in /proc/self/task).
+inline pid_t this_thread_tid() {
+  return ::gettid();
+}
+
+/// The kernel's id of the loop thread, fetched from a task; -1 on failure.
+inline pid_t loop_tid(EventWatcher& watcher) {
+  auto tid = std::make_shared<std::promise<pid_t>>();
+  auto future = tid->get_future();
+  watcher.runInEventWatcherLoop([tid] { tid->set_value(this_thread_tid()); });
+  if (!ready(future)) {
+    ADD_FAILURE() << "loop did not run a task";
+    return -1;
+  }
+  return future.get();
+}
+
+/// The state letter of thread `tid` of this process (R running, S asleep, D
+/// in uninterruptible wait...) from /proc/self/task/TID/stat, or 0 once the
+/// thread is gone.
+inline char thread_state(pid_t tid) {
+  std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return 0;
+  const auto close = text.rfind(')');
+  if (close == std::string::npos || close + 2 >= text.size()) return 0;
+  return text[close + 2];
+}
+
+/// Whether thread `tid` sleeps in epoll_wait (or epoll_pwait/epoll_pwait2)
+/// with no timeout: state S, and /proc/self/task/TID/syscall names that call
+/// with timeout -1 (epoll_pwait2: no timespec). Nothing but a ready fd or the
+/// wakeup eventfd can end such a wait, and a loop that spins or polls is never
+/// seen so. x86_64 numbers; where the kernel does not show the system call,
+/// the state alone.
+inline bool asleep_in_epoll_wait_without_timeout(pid_t tid) {
+  if (thread_state(tid) != 'S') return false;
+  std::ifstream file("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  std::string line;
+  if (!std::getline(file, line)) return true;
+  std::istringstream fields(line);
+  std::string number;
+  std::string args[4];
+  if (!(fields >> number >> args[0] >> args[1] >> args[2] >> args[3])) return false;
+  if (args[3].rfind("0x", 0) != 0) return false;
+  const unsigned long long timeout = std::stoull(args[3].substr(2), nullptr, 16);
+  if (number == "232" || number == "281") return static_cast<int>(timeout) == -1;
+  if (number == "441") return timeout == 0;
+  return false;
 }
 
 /// Number of entries in a /proc/self directory ("fd" or "task").

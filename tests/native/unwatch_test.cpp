@@ -1,5 +1,6 @@
-// Semantic 3: unwatch and unwatchAll are synchronous, from any thread and
-// from inside callbacks.
+// unwatch and unwatchAll are synchronous, from any thread and from inside
+// callbacks: when they return, the callback is not running and is never
+// called again, even for events already fetched in the current batch.
 #include "test_support.hpp"
 
 #include <vector>
@@ -27,9 +28,20 @@ TEST(SynchronousUnwatch, FromAnotherThreadWaitsForTheRunningCallback) {
   auto entered_future = entered.get_future();
   ASSERT_TRUE(ready(entered_future));
 
-  auto unwatched =
-      std::async(std::launch::async, [&] { watcher.unwatch(pipe.r(), WatchFlag::Read); });
-  EXPECT_EQ(unwatched.wait_for(kIdleWindow), std::future_status::timeout)
+  std::atomic<pid_t> unwatcher{0};
+  auto unwatched = std::async(std::launch::async, [&] {
+    unwatcher = this_thread_tid();
+    watcher.unwatch(pipe.r(), WatchFlag::Read);
+  });
+  // Once the unwatcher is seen asleep (it announced itself just before the
+  // call, so it sleeps inside unwatch, and the loop is busy in the callback, so
+  // nothing can end that wait), an unwatch that did not wait for the callback
+  // would have returned.
+  ASSERT_TRUE(eventually([&] {
+    return unwatched.wait_for(0s) == std::future_status::ready ||
+           (unwatcher != 0 && thread_state(unwatcher) == 'S');
+  }));
+  EXPECT_NE(unwatched.wait_for(0s), std::future_status::ready)
       << "unwatch returned while its callback was still running";
   release.set_value();
   ASSERT_TRUE(ready(unwatched));
