@@ -31,8 +31,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Semantics 9 (errors go to the caller) and 10 (what callbacks and tasks throw goes to the error
- * handler; the loop lives on).
+ * Errors of a call go to its caller: ErrnoException (errno and fd) for OS errors,
+ * IllegalArgumentException or NullPointerException for bad arguments, also on the loop thread.
+ * Whatever callbacks and tasks throw goes to the error handler (logged by default, on the thread
+ * that ran the callback), and the watcher carries on, even if the handler itself throws.
  */
 class ErrorsTest {
   @TempDir Path temp;

@@ -1,15 +1,14 @@
 package io.eventwatcher;
 
 import static io.eventwatcher.TestSupport.PATIENCE_MS;
+import static io.eventwatcher.TestSupport.asleepInEpollWaitWithoutTimeout;
 import static io.eventwatcher.TestSupport.await;
 import static io.eventwatcher.TestSupport.awaitQuietly;
-import static io.eventwatcher.TestSupport.blockedInEpollWait;
+import static io.eventwatcher.TestSupport.callWaitingPastTheLoop;
 import static io.eventwatcher.TestSupport.eventually;
 import static io.eventwatcher.TestSupport.flushTurns;
-import static io.eventwatcher.TestSupport.idleWindow;
 import static io.eventwatcher.TestSupport.loopThread;
 import static io.eventwatcher.TestSupport.onLoop;
-import static io.eventwatcher.TestSupport.schedStat;
 import static io.eventwatcher.TestSupport.sync;
 import static io.eventwatcher.TestSupport.taskNamed;
 import static io.eventwatcher.TestSupport.uniqueThreadName;
@@ -21,8 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.eventwatcher.TestSupport.BlockingCall;
 import io.eventwatcher.TestSupport.Counter;
 import io.eventwatcher.TestSupport.Fds;
+import io.eventwatcher.TestSupport.LoopHold;
 import io.eventwatcher.TestSupport.Reported;
 import io.eventwatcher.TestSupport.Reported.Report;
 import io.eventwatcher.internal.Errno;
@@ -50,11 +51,17 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Executor mode: callbacks run on the builder's executor, one call per (fd, flag) at a time, the
  * fd's interest suspended meanwhile; unwatch and close wait for calls in flight.
+ *
+ * <p>A check that a call is not made (a second call, a replaced or dropped registration's) holds
+ * one call or none, lets the loop run turns on a still-ready fd ({@link TestSupport#flushTurns}),
+ * and then waits until every call handed to the executor meanwhile has run ({@link
+ * CountingExecutor}): a call the loop should not have handed off would have run by then.
  */
 class ExecutorModeTest {
   private static final AtomicInteger POOL_THREAD = new AtomicInteger();
 
   private ExecutorService pool;
+  private CountingExecutor counted;
   private final Fds fds = new Fds();
 
   @BeforeEach
@@ -68,6 +75,7 @@ class ExecutorModeTest {
               thread.setDaemon(true);
               return thread;
             });
+    counted = new CountingExecutor(pool);
   }
 
   @AfterEach
@@ -85,6 +93,44 @@ class ExecutorModeTest {
   /** An eventfd that is always readable (its counter is never read). */
   private int alwaysReadable() throws IOException {
     return fds.add(NativeIO.eventFd(1));
+  }
+
+  /**
+   * An executor handing its commands to {@code delegate}, counting those handed over that have not
+   * returned yet, so that a test can wait until every call handed off so far has run.
+   */
+  private static final class CountingExecutor implements Executor {
+    private final Executor delegate;
+    private final AtomicInteger unfinished = new AtomicInteger();
+
+    CountingExecutor(Executor delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public void execute(Runnable command) {
+      unfinished.incrementAndGet();
+      try {
+        delegate.execute(
+            () -> {
+              try {
+                command.run();
+              } finally {
+                unfinished.decrementAndGet();
+              }
+            });
+      } catch (RuntimeException rejected) {
+        unfinished.decrementAndGet();
+        throw rejected;
+      }
+    }
+
+    /** Waits until every command handed over so far has returned but {@code held} ones. */
+    void awaitAllReturnedBut(int held) {
+      eventually(
+          () -> unfinished.get() == held,
+          "every call handed to the executor to return but " + held + " held by the test");
+    }
   }
 
   @Test
@@ -112,24 +158,47 @@ class ExecutorModeTest {
 
   @Test
   void callbackForOneFdAndFlagNeverRunsTwiceAtOnce() throws Exception {
-    try (EventWatcher watcher = watcherOn(pool)) {
+    assertCallsOfOneRegistrationNeverOverlap(pool);
+  }
+
+  /**
+   * Watches an always-ready fd with callbacks on {@code executor} and holds the first call: the
+   * loop runs turns in which the fd stays ready, and every call handed off meanwhile runs, so a
+   * second call would have started; then lets the calls go on, and checks that none overlapped and
+   * that none ran on the loop thread.
+   */
+  private void assertCallsOfOneRegistrationNeverOverlap(Executor executor) throws Exception {
+    CountingExecutor counting = new CountingExecutor(executor);
+    try (EventWatcher watcher = watcherOn(counting)) {
       int fd = alwaysReadable();
       AtomicInteger running = new AtomicInteger();
       AtomicInteger maxRunning = new AtomicInteger();
       AtomicInteger calls = new AtomicInteger();
+      AtomicInteger onTheLoopThread = new AtomicInteger();
+      CountDownLatch firstEntered = new CountDownLatch(1);
+      CountDownLatch releaseFirst = new CountDownLatch(1);
       watcher.watch(
           fd,
           WatchFlag.READ,
           ignored -> {
+            if (watcher.inEventWatcherLoop()) onTheLoopThread.incrementAndGet();
             maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
-            Thread.sleep(20); // widens the window in which a second call could start
+            if (calls.incrementAndGet() == 1) {
+              firstEntered.countDown();
+              awaitQuietly(releaseFirst);
+            }
             running.decrementAndGet();
-            calls.incrementAndGet();
           });
+      await(firstEntered, "the first call");
+      flushTurns(watcher, 5); // the fd stays ready on each of these turns
+      counting.awaitAllReturnedBut(1);
+      assertEquals(1, calls.get(), "a second call started while the first was running");
+      releaseFirst.countDown();
       eventually(() -> calls.get() >= 10, "ten calls of an always-ready fd");
       watcher.unwatch(fd, WatchFlag.READ);
       assertEquals(1, maxRunning.get(), "two calls of one registration overlapped");
       assertEquals(0, running.get(), "a call was running when unwatch returned");
+      assertEquals(0, onTheLoopThread.get(), "a callback ran on the loop thread");
     }
   }
 
@@ -156,7 +225,7 @@ class ExecutorModeTest {
   @Test
   void loopDoesNotSpinWhileACallbackIsInFlight() throws Exception {
     String name = uniqueThreadName("ew-nospin");
-    try (EventWatcher watcher = EventWatcher.builder().executor(pool).threadName(name).build()) {
+    try (EventWatcher watcher = EventWatcher.builder().executor(counted).threadName(name).build()) {
       int fd = alwaysReadable();
       CountDownLatch entered = new CountDownLatch(1);
       CountDownLatch release = new CountDownLatch(1);
@@ -173,14 +242,14 @@ class ExecutorModeTest {
       await(entered, "the first call");
       sync(watcher); // the loop is alive and serves tasks meanwhile
 
-      // The fd is still ready, yet the loop sleeps in epoll_wait and does not run at all.
+      // The fd is still ready, yet the loop sleeps in epoll_wait with no timeout: no spin.
       Path loop = taskNamed(name);
-      eventually(() -> blockedInEpollWait(loop), "the loop to block in epoll_wait");
-      String before = schedStat(loop);
-      idleWindow();
-      assertEquals(before, schedStat(loop), "the loop thread ran while the callback was in flight");
+      eventually(
+          () -> asleepInEpollWaitWithoutTimeout(loop),
+          "the loop to sleep in epoll_wait with no timeout while the call is in flight");
 
       flushTurns(watcher, 5);
+      counted.awaitAllReturnedBut(1);
       assertEquals(1, calls.get(), "a second call started while the first was in flight");
       release.countDown();
       eventually(() -> calls.get() >= 3, "the fd to be re-armed after the call");
@@ -190,51 +259,57 @@ class ExecutorModeTest {
 
   @Test
   void unwatchFromAnotherThreadWaitsForTheCallInFlight() throws Exception {
-    try (EventWatcher watcher = watcherOn(pool)) {
+    try (EventWatcher watcher = watcherOn(counted)) {
       int fd = alwaysReadable();
       BlockingFirstCall callback = new BlockingFirstCall();
       watcher.watch(fd, WatchFlag.READ, callback);
       await(callback.entered, "the first call");
-      CompletableFuture<Void> unwatched =
-          CompletableFuture.runAsync(
-              () -> assertDoesNotThrow(() -> watcher.unwatch(fd, WatchFlag.READ)),
-              runnable -> new Thread(runnable, "unwatcher").start());
-      idleWindow();
-      assertFalse(unwatched.isDone(), "unwatch returned while its callback was in flight");
+      BlockingCall unwatch =
+          callWaitingPastTheLoop(
+              watcher,
+              () ->
+                  new BlockingCall(
+                      "unwatcher", "unwatch", () -> watcher.unwatch(fd, WatchFlag.READ)));
+      assertFalse(unwatch.hasReturned(), "unwatch returned while its callback was in flight");
       callback.release.countDown();
-      await(unwatched, "unwatch");
+      unwatch.awaitReturn();
       assertFalse(callback.inside.get(), "the callback was running when unwatch returned");
       flushTurns(watcher);
+      counted.awaitAllReturnedBut(0);
       assertEquals(1, callback.calls.get(), "called after unwatch returned");
     }
   }
 
   @Test
   void rewatchFromAnotherThreadWaitsForTheReplacedCallInFlight() throws Exception {
-    try (EventWatcher watcher = watcherOn(pool)) {
+    try (EventWatcher watcher = watcherOn(counted)) {
       int fd = alwaysReadable();
       BlockingFirstCall old = new BlockingFirstCall();
       watcher.watch(fd, WatchFlag.READ, old);
       await(old.entered, "the first call");
       Counter replacement = new Counter();
-      CompletableFuture<Void> rewatched =
-          CompletableFuture.runAsync(
-              () -> assertDoesNotThrow(() -> watcher.watch(fd, WatchFlag.READ, replacement)),
-              runnable -> new Thread(runnable, "rewatcher").start());
-      idleWindow();
-      assertFalse(rewatched.isDone(), "watch returned while the replaced callback was in flight");
+      BlockingCall rewatch =
+          callWaitingPastTheLoop(
+              watcher,
+              () ->
+                  new BlockingCall(
+                      "rewatcher", "watch", () -> watcher.watch(fd, WatchFlag.READ, replacement)));
+      assertFalse(
+          rewatch.hasReturned(), "watch returned while the replaced callback was in flight");
       old.release.countDown();
-      await(rewatched, "watch");
+      rewatch.awaitReturn();
       assertFalse(old.inside.get(), "the replaced callback was running when watch returned");
       eventually(() -> replacement.calls() >= 3, "the replacing callback");
-      assertEquals(1, old.calls.get(), "the replaced callback was called again");
       watcher.unwatch(fd, WatchFlag.READ);
+      flushTurns(watcher);
+      counted.awaitAllReturnedBut(0);
+      assertEquals(1, old.calls.get(), "the replaced callback was called again");
     }
   }
 
   @Test
   void unwatchAndRewatchFromInsideTheCallbackDoNotDeadlock() throws Exception {
-    try (EventWatcher watcher = watcherOn(pool)) {
+    try (EventWatcher watcher = watcherOn(counted)) {
       int first = alwaysReadable();
       int second = alwaysReadable();
       CompletableFuture<Void> unwatched = new CompletableFuture<>();
@@ -258,17 +333,20 @@ class ExecutorModeTest {
           });
       await(unwatched, "unwatch from inside the callback");
       eventually(() -> replacement.calls() >= 3, "the callback that replaced itself");
+      watcher.unwatch(second, WatchFlag.READ); // waits for a replacement call in flight
       flushTurns(watcher);
+      counted.awaitAllReturnedBut(0);
       assertEquals(1, firstCalls.get(), "called after unwatching itself");
       assertEquals(1, secondCalls.get(), "called after replacing itself");
-      watcher.unwatchAll();
     }
   }
 
   @Test
   void unwatchOnTheLoopThreadCancelsACallHandedOffButNotStarted() throws Exception {
     BlockingQueue<Runnable> handedOff = new LinkedBlockingQueue<>();
-    try (EventWatcher watcher = watcherOn(handedOff::add)) {
+    String name = uniqueThreadName("ew-cancel");
+    try (EventWatcher watcher =
+        EventWatcher.builder().executor(handedOff::add).threadName(name).build()) {
       int fd = alwaysReadable();
       Counter counter = new Counter();
       watcher.watch(fd, WatchFlag.READ, counter);
@@ -278,8 +356,14 @@ class ExecutorModeTest {
       onLoop(watcher, () -> watcher.unwatch(fd, WatchFlag.READ));
       call.run(); // the executor gets round to it only now
       assertEquals(0, counter.calls(), "a call started after unwatch returned");
+      // The skipped call's end reached the loop before this sync. Were the fd armed again, the
+      // next epoll_wait would return it at once and the loop would hand it off before it could
+      // sleep: seen asleep, it has had that chance.
       sync(watcher);
-      sync(watcher);
+      Path loop = taskNamed(name);
+      eventually(
+          () -> asleepInEpollWaitWithoutTimeout(loop),
+          "the loop to sleep in epoll_wait with no timeout");
       assertTrue(handedOff.isEmpty(), "an unwatched registration was handed off again");
     }
   }
@@ -291,7 +375,7 @@ class ExecutorModeTest {
     Executor switchable =
         command -> {
           if (reject.get()) throw rejection;
-          pool.execute(command);
+          counted.execute(command);
         };
     Reported reported = new Reported();
     try (EventWatcher watcher =
@@ -302,6 +386,7 @@ class ExecutorModeTest {
       eventually(() -> reported.count() > 0, "the rejection report");
       reject.set(false);
       flushTurns(watcher, 5); // the fd stays ready: a kept registration would now be called
+      counted.awaitAllReturnedBut(0);
       assertEquals(0, counter.calls(), "a rejected registration was kept");
       List<Report> reports = reported.reports();
       assertEquals(1, reports.size(), "reports: " + reports);
@@ -361,13 +446,25 @@ class ExecutorModeTest {
             returned.set(true);
           });
       await(entered, "the call");
-      CompletableFuture<Void> closed =
-          CompletableFuture.runAsync(
-              watcher::close, runnable -> new Thread(runnable, "closer").start());
-      idleWindow();
-      assertFalse(closed.isDone(), "close returned while a callback was in flight");
+      Thread loop = loopThread(watcher);
+      // close() first waits for the loop thread, held in a task until close is seen waiting;
+      // once that thread has ended, close is seen waiting again, on something else: a close that
+      // did not wait for the callback would have returned by then.
+      BlockingCall close;
+      Object waitingForTheLoop;
+      LoopHold hold = new LoopHold(watcher);
+      try {
+        close = new BlockingCall("closer", "close", watcher::close);
+        waitingForTheLoop = close.awaitParked();
+      } finally {
+        hold.release();
+      }
+      loop.join(PATIENCE_MS);
+      assertFalse(loop.isAlive(), "the loop thread did not end after close");
+      close.awaitParkedOnOtherThan(waitingForTheLoop);
+      assertFalse(close.hasReturned(), "close returned while a callback was in flight");
       release.countDown();
-      await(closed, "close");
+      close.awaitReturn();
       assertTrue(returned.get(), "close returned before the callback did");
     } finally {
       watcher.close();
@@ -425,39 +522,22 @@ class ExecutorModeTest {
   }
 
   @Test
-  void virtualThreadExecutorWhereAvailable() throws Exception {
-    ExecutorService virtual;
+  void virtualThreadExecutorRunsCallsOfOneRegistrationOneAtATimeOffTheLoop() throws Exception {
+    ExecutorService virtual = virtualThreadsOrSkip();
     try {
-      virtual =
-          (ExecutorService)
-              Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
-    } catch (NoSuchMethodException e) {
-      Assumptions.abort("virtual threads need JDK 21+, this is " + Runtime.version());
-      return;
-    }
-    try (EventWatcher watcher = watcherOn(virtual)) {
-      int fd = alwaysReadable();
-      AtomicInteger running = new AtomicInteger();
-      AtomicInteger maxRunning = new AtomicInteger();
-      AtomicInteger calls = new AtomicInteger();
-      CompletableFuture<Boolean> onLoopThread = new CompletableFuture<>();
-      watcher.watch(
-          fd,
-          WatchFlag.READ,
-          ignored -> {
-            onLoopThread.complete(watcher.inEventWatcherLoop());
-            maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
-            Thread.sleep(5); // widens the window in which a second call could start
-            running.decrementAndGet();
-            calls.incrementAndGet();
-          });
-      eventually(() -> calls.get() >= 10, "ten calls on virtual threads");
-      watcher.unwatch(fd, WatchFlag.READ);
-      assertFalse(await(onLoopThread, "the callback"));
-      assertEquals(1, maxRunning.get(), "two calls of one registration overlapped");
-      assertEquals(0, running.get(), "a call was running when unwatch returned");
+      assertCallsOfOneRegistrationNeverOverlap(virtual);
     } finally {
       virtual.shutdownNow();
+    }
+  }
+
+  /** A virtual-thread-per-task executor (JDK 21+), or skips the test. */
+  private static ExecutorService virtualThreadsOrSkip() throws ReflectiveOperationException {
+    try {
+      return (ExecutorService)
+          Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+    } catch (NoSuchMethodException e) {
+      return Assumptions.abort("virtual threads need JDK 21+, this is " + Runtime.version());
     }
   }
 
@@ -471,8 +551,8 @@ class ExecutorModeTest {
         });
   }
 
-  @Test
-  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a deadlock fails, not hangs
+  @Test // a deadlock fails the test, it does not hang it:
+  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void callbackUnwatchingACallQueuedBehindItDoesNotDeadlock() throws Exception {
     ExecutorService single = singleThread();
     try (EventWatcher watcher = watcherOn(single)) {
@@ -493,10 +573,13 @@ class ExecutorModeTest {
           watcher,
           () -> {
             watcher.watch(first, WatchFlag.READ, unwatchTheOther);
-            watcher.watch(second, WatchFlag.READ, fd -> {
-              secondCalls.incrementAndGet();
-              unwatchTheOther.run(fd);
-            });
+            watcher.watch(
+                second,
+                WatchFlag.READ,
+                fd -> {
+                  secondCalls.incrementAndGet();
+                  unwatchTheOther.run(fd);
+                });
           });
       await(unwatched, "the first callback's unwatch of a queued call");
       flushTurns(watcher);
@@ -507,8 +590,8 @@ class ExecutorModeTest {
     }
   }
 
-  @Test
-  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a deadlock fails, not hangs
+  @Test // a deadlock fails the test, it does not hang it:
+  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void closeFromACallbackWithACallQueuedBehindItDoesNotDeadlock() throws Exception {
     ExecutorService single = singleThread();
     try {
@@ -540,15 +623,16 @@ class ExecutorModeTest {
     }
   }
 
-  @Test
-  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a deadlock fails, not hangs
+  @Test // a deadlock fails the test, it does not hang it:
+  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void replacementDoesNotRunWhileTheReplacedCallIsRunning() throws Exception {
-    try (EventWatcher watcher = watcherOn(pool)) {
+    try (EventWatcher watcher = watcherOn(counted)) {
       int fd = alwaysReadable();
       AtomicInteger running = new AtomicInteger();
       AtomicInteger overlaps = new AtomicInteger();
       AtomicInteger replacementCalls = new AtomicInteger();
       CountDownLatch replaced = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
       WatchCallback replacement =
           ignored -> {
             if (running.incrementAndGet() > 1) overlaps.incrementAndGet();
@@ -561,16 +645,20 @@ class ExecutorModeTest {
           ignored -> {
             if (running.incrementAndGet() > 1) overlaps.incrementAndGet();
             try {
-              // Hand the fd to the next handler, then keep running a while: the replacement
-              // must wait for this call to return.
+              // Hand the fd to the next handler, then keep running until released: the
+              // replacement must wait for this call to return.
               watcher.watch(fd, WatchFlag.READ, replacement);
               replaced.countDown();
-              idleWindow();
+              awaitQuietly(release);
             } finally {
               running.decrementAndGet();
             }
           });
       await(replaced, "the callback to replace itself");
+      flushTurns(watcher, 5); // the fd stays ready: a replacement armed now would be handed off
+      counted.awaitAllReturnedBut(1);
+      assertEquals(0, replacementCalls.get(), "the replacement ran while the replaced call ran");
+      release.countDown();
       eventually(() -> replacementCalls.get() >= 3, "the replacement to be called");
       watcher.unwatch(fd, WatchFlag.READ);
       assertEquals(0, overlaps.get(), "the replacement ran while the replaced call was running");
@@ -580,7 +668,8 @@ class ExecutorModeTest {
   @Test
   void callbackClosingItsFdWithoutUnwatchIsDroppedNotRearmedOnTheReusedNumber() throws Exception {
     Reported reported = new Reported();
-    try (EventWatcher watcher = EventWatcher.builder().executor(pool).errorHandler(reported).build()) {
+    try (EventWatcher watcher =
+        EventWatcher.builder().executor(counted).errorHandler(reported).build()) {
       int fd = NativeIO.eventFd(1); // always readable
       AtomicInteger calls = new AtomicInteger();
       CompletableFuture<Integer> reusedAs = new CompletableFuture<>();
@@ -598,6 +687,7 @@ class ExecutorModeTest {
       Assumptions.assumeTrue(reused == fd, "the number was taken by another thread");
       eventually(() -> reported.count() > 0, "the dropped registration's report");
       flushTurns(watcher);
+      counted.awaitAllReturnedBut(0);
       assertEquals(1, calls.get(), "the old callback was re-armed on the new file");
       Report report = reported.reports().get(0);
       assertEquals(fd, report.fd());
@@ -606,52 +696,82 @@ class ExecutorModeTest {
     }
   }
 
-  @Test
-  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a deadlock fails, not hangs
+  @Test // a deadlock fails the test, it does not hang it:
+  @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void callbackClosingWhileAnotherWaitsToUnwatchItDoesNotDeadlock() throws Exception {
     EventWatcher watcher = watcherOn(pool);
     int a = alwaysReadable();
     int b = alwaysReadable();
     CountDownLatch aStarted = new CountDownLatch(1);
-    CountDownLatch bStarted = new CountDownLatch(1);
+    CountDownLatch closeNow = new CountDownLatch(1);
+    CountDownLatch unwatchNow = new CountDownLatch(1);
+    CompletableFuture<Thread> bThread = new CompletableFuture<>();
     CompletableFuture<Void> aDone = new CompletableFuture<>();
     CompletableFuture<Void> bDone = new CompletableFuture<>();
-    AtomicBoolean once = new AtomicBoolean();
-    onLoop(
-        watcher,
-        () -> {
-          watcher.watch(a, WatchFlag.READ, fd -> {
-            if (!once.compareAndSet(false, true)) return;
-            aStarted.countDown();
-            awaitQuietly(bStarted);
-            idleWindow(); // lets b block in unwatch(a), waiting for this call
-            watcher.close();
-            aDone.complete(null);
+    AtomicBoolean aOnce = new AtomicBoolean();
+    AtomicBoolean bOnce = new AtomicBoolean();
+    try {
+      onLoop(
+          watcher,
+          () -> {
+            watcher.watch(
+                a,
+                WatchFlag.READ,
+                fd -> {
+                  if (!aOnce.compareAndSet(false, true)) return;
+                  aStarted.countDown();
+                  awaitQuietly(closeNow); // until b waits in unwatch(a) for this very call
+                  watcher.close();
+                  aDone.complete(null);
+                });
+            watcher.watch(
+                b,
+                WatchFlag.READ,
+                fd -> {
+                  if (!bOnce.compareAndSet(false, true)) return;
+                  bThread.complete(Thread.currentThread());
+                  awaitQuietly(unwatchNow);
+                  try {
+                    // Waits for a's call, which closes the watcher.
+                    watcher.unwatch(a, WatchFlag.READ);
+                    bDone.complete(null);
+                  } catch (Throwable e) {
+                    bDone.completeExceptionally(e);
+                  }
+                });
           });
-          watcher.watch(b, WatchFlag.READ, fd -> {
-            if (bDone.isDone()) return;
-            awaitQuietly(aStarted);
-            bStarted.countDown();
-            try {
-              watcher.unwatch(a, WatchFlag.READ); // waits for a's call, which closes the watcher
-            } catch (IllegalStateException closed) {
-              // closed before the unwatch reached the loop: also fine
-            }
-            bDone.complete(null);
-          });
-        });
-    await(aDone, "close() from the first callback");
-    await(bDone, "unwatch() in the second callback");
+      await(aStarted, "the first callback");
+      Thread unwatcher = await(bThread, "the second callback");
+      // b's unwatch(a) starts while the loop is held, and is then seen waiting past the loop, for
+      // a's call: only then does a close the watcher.
+      BlockingCall unwatchOfA =
+          callWaitingPastTheLoop(
+              watcher,
+              () -> {
+                unwatchNow.countDown();
+                return new BlockingCall(unwatcher, "unwatch", bDone);
+              });
+      assertFalse(unwatchOfA.hasReturned(), "unwatch(a) returned while a's call was running");
+      closeNow.countDown();
+      await(aDone, "close() from the first callback");
+      await(bDone, "unwatch() in the second callback");
+    } finally {
+      closeNow.countDown();
+      unwatchNow.countDown();
+      closeWithin(watcher); // a deadlocked watcher must not hang the suite too
+    }
   }
 
   @Test
   void rejectedHandOffLeavesNoNativeRegistration() throws Exception {
     Reported reported = new Reported();
-    Executor rejecting = runnable -> {
-      throw new RejectedExecutionException("full");
-    };
+    Executor rejecting =
+        runnable -> {
+          throw new RejectedExecutionException("full");
+        };
     List<Integer> before = epollFds();
-    try (EventWatcher watcher = EventWatcher.builder().executor(rejecting).errorHandler(reported).build()) {
+    try (EventWatcher watcher =
+        EventWatcher.builder().executor(rejecting).errorHandler(reported).build()) {
       List<Integer> created = new java.util.ArrayList<>(epollFds());
       created.removeAll(before);
       assertEquals(1, created.size(), "the watcher's epoll fd");
@@ -660,7 +780,9 @@ class ExecutorModeTest {
       eventually(() -> reported.count() > 0, "the rejection report");
       sync(watcher);
       String info = java.nio.file.Files.readString(Path.of("/proc/self/fdinfo/" + created.get(0)));
-      assertFalse(info.contains("tfd: " + fd + " "), "the rejected registration is still in epoll:\n" + info);
+      assertFalse(
+          info.contains("tfd: " + fd + " "),
+          "the rejected registration is still in epoll:\n" + info);
     }
   }
 
@@ -670,7 +792,9 @@ class ExecutorModeTest {
     try (var entries = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
       for (Path entry : (Iterable<Path>) entries::iterator) {
         try {
-          if (java.nio.file.Files.readSymbolicLink(entry).toString().equals("anon_inode:[eventpoll]")) {
+          if (java.nio.file.Files.readSymbolicLink(entry)
+              .toString()
+              .equals("anon_inode:[eventpoll]")) {
             fds.add(Integer.parseInt(entry.getFileName().toString()));
           }
         } catch (IOException gone) {
@@ -684,7 +808,8 @@ class ExecutorModeTest {
   @Test
   void callbackClosingItsFdWithoutUnwatchIsReportedAsEnoent() throws Exception {
     Reported reported = new Reported();
-    try (EventWatcher watcher = EventWatcher.builder().executor(pool).errorHandler(reported).build()) {
+    try (EventWatcher watcher =
+        EventWatcher.builder().executor(counted).errorHandler(reported).build()) {
       int fd = NativeIO.eventFd(1);
       AtomicInteger calls = new AtomicInteger();
       watcher.watch(
@@ -696,10 +821,12 @@ class ExecutorModeTest {
           });
       eventually(() -> reported.count() > 0, "the dropped registration's report");
       flushTurns(watcher);
+      counted.awaitAllReturnedBut(0);
       assertEquals(1, calls.get());
       Report report = reported.reports().get(0);
       assertTrue(report.error() instanceof ErrnoException, report.error().toString());
-      assertEquals(Errno.ENOENT, ((ErrnoException) report.error()).errno(), "ENOENT, as documented");
+      assertEquals(
+          Errno.ENOENT, ((ErrnoException) report.error()).errno(), "ENOENT, as documented");
     }
   }
 

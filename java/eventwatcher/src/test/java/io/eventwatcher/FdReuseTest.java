@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 import org.opentest4j.TestAbortedException;
 
 /**
- * Semantic 8: a watched fd closed without unwatch (a caller bug) whose number is reused: a new
- * watch of the number works and no event of the old file reaches the new callback, nor is the old
+ * A watched fd closed without unwatch (a caller bug) whose number is reused: a new watch of the
+ * number starts clean, so no event of the old file reaches the new callback, nor is the old
  * callback called again. The new file is an eventfd put on the freed number (see {@link
  * TestSupport#reuseNumber}).
  */

@@ -13,7 +13,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** Semantic 7: hang-up and error reach the registered callbacks, so I/O sees EOF or the error. */
+/**
+ * Hang-up and error are delivered to both READ and WRITE registrations of the fd, so the callback's
+ * read or write observes EOF or the error.
+ */
 class HangupTest {
   @Test
   void readCallbackSeesEofAndUnwatchingStopsIt() throws Exception {

@@ -14,7 +14,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** Semantic 1: level-triggered readiness. */
+/**
+ * Level-triggered readiness: while an fd stays ready its callback is called again on every turn;
+ * once it is not ready (drained, or full), it is not called until it is ready again.
+ */
 class LevelTriggeredTest {
   @Test
   void callbackRepeatsWhileFdStaysReadable() throws Exception {

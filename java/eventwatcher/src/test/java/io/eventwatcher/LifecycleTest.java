@@ -8,7 +8,6 @@ import static io.eventwatcher.TestSupport.countFdsLinkingTo;
 import static io.eventwatcher.TestSupport.countThreadsButJvmWorkers;
 import static io.eventwatcher.TestSupport.countThreadsNamed;
 import static io.eventwatcher.TestSupport.eventually;
-import static io.eventwatcher.TestSupport.idleWindow;
 import static io.eventwatcher.TestSupport.loopThread;
 import static io.eventwatcher.TestSupport.onLoop;
 import static io.eventwatcher.TestSupport.sync;
@@ -33,7 +32,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
-/** Semantic 11: close, use after close, close races, the loop thread, and leak checks. */
+/**
+ * close() stops the loop and waits for its thread, tasks submitted before it still run, no callback
+ * runs after it returns, and every method but close() then throws IllegalStateException; close
+ * races with other calls, the loop thread's name and daemon flag, and leak checks (each watcher
+ * holds an epoll fd, an eventfd, a thread and a native watcher until closed).
+ */
 class LifecycleTest {
   private static final String EPOLL = "anon_inode:[eventpoll]";
   private static final String EVENTFD = "anon_inode:[eventfd]";
@@ -151,17 +155,27 @@ class LifecycleTest {
     List<Pipe> pipes = new ArrayList<>();
     try {
       AtomicInteger calls = new AtomicInteger();
+      AtomicInteger callsOffTheLoop = new AtomicInteger();
       EventWatcher watcher = new EventWatcher();
+      Thread loop = loopThread(watcher);
       for (int i = 0; i < 4; i++) {
         Pipe pipe = new Pipe();
         pipes.add(pipe);
         pipe.fill();
-        watcher.watch(pipe.r, WatchFlag.READ, fd -> calls.incrementAndGet());
+        watcher.watch(
+            pipe.r,
+            WatchFlag.READ,
+            fd -> {
+              if (Thread.currentThread() != loop) callsOffTheLoop.incrementAndGet();
+              calls.incrementAndGet();
+            });
       }
       eventually(() -> calls.get() >= 8, "the callbacks");
       watcher.close();
       int atClose = calls.get();
-      idleWindow();
+      // Callbacks run on the loop thread only, and it has ended: none can come any more.
+      assertFalse(loop.isAlive(), "close returned before the loop thread ended");
+      assertEquals(0, callsOffTheLoop.get(), "a callback ran off the loop thread");
       assertEquals(atClose, calls.get(), "a callback ran after close returned");
     } finally {
       for (Pipe pipe : pipes) pipe.close();

@@ -16,7 +16,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** Semantic 2: one callback per (fd, flag); READ and WRITE are independent. */
+/**
+ * One callback per (fd, flag): a watch replaces the registered callback, which is never called
+ * again once watch returns; READ and WRITE of one fd are registered, called and unwatched
+ * independently. Inline callbacks run on the loop thread.
+ */
 class RegistrationTest {
   @Test
   void rewatchReplacesAndTheOldCallbackIsNeverCalledAfterWatchReturns() throws Exception {

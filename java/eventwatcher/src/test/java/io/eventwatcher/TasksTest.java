@@ -1,7 +1,7 @@
 package io.eventwatcher;
 
+import static io.eventwatcher.TestSupport.asleepInEpollWaitWithoutTimeout;
 import static io.eventwatcher.TestSupport.await;
-import static io.eventwatcher.TestSupport.blockedInEpollWait;
 import static io.eventwatcher.TestSupport.eventually;
 import static io.eventwatcher.TestSupport.sync;
 import static io.eventwatcher.TestSupport.taskNamed;
@@ -22,7 +22,11 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** Semantic 4: runInEventWatcherLoop. */
+/**
+ * runInEventWatcherLoop: tasks run on the loop thread, in submission order per submitting thread,
+ * after the callback or task that submitted them (never re-entrantly) and without starving I/O; a
+ * submission from another thread wakes a loop asleep in epoll_wait.
+ */
 class TasksTest {
   @Test
   void runOnTheLoopThread() {
@@ -81,14 +85,16 @@ class TasksTest {
   }
 
   @Test
-  void wakeABlockedLoopAtOnce() {
+  void taskFromAnotherThreadWakesALoopAsleepWithoutTimeout() {
     String name = uniqueThreadName("ew-tasks");
     try (EventWatcher watcher = EventWatcher.builder().threadName(name).build()) {
       sync(watcher);
       Path loop = taskNamed(name);
       for (int i = 0; i < 20; i++) {
         // The loop sleeps in epoll_wait with no timeout: only the submission can wake it.
-        eventually(() -> blockedInEpollWait(loop), "the loop to block in epoll_wait");
+        eventually(
+            () -> asleepInEpollWaitWithoutTimeout(loop),
+            "the loop to sleep in epoll_wait with no timeout");
         sync(watcher);
       }
     }

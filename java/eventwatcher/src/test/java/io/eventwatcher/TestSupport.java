@@ -21,6 +21,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 
@@ -29,20 +30,21 @@ import org.junit.jupiter.api.Assumptions;
  *
  * <p>Synchronisation rules of the suite (those of the native suite): a positive check waits on a
  * future, latch or counter with a generous bound ({@link #PATIENCE_MS}) that only a broken loop
- * reaches; a negative check ("this callback is not called") either runs a known number of loop
- * turns ({@link #flushTurns}: level-triggered epoll reports every ready fd on every turn, so a live
- * registration would be called) or, where no turn can be observed, waits out a short idle window
- * ({@link #idleWindow()}). No test measures time; the loop thread's activity is observed through
- * /proc/self/task instead ({@link #blockedInEpollWait}, {@link #schedStat}).
+ * reaches. A negative check ("this callback is not called", "this call has not returned") must be
+ * able to fail, so it first proves that the other side got to where a wrong implementation would
+ * have acted: the loop completed a known number of turns ({@link #flushTurns}: level-triggered
+ * epoll reports every ready fd on every turn, so a live registration would be called), a call made
+ * on another thread is seen parked inside the watcher's method ({@link BlockingCall}, with {@link
+ * LoopHold} to see it past the loop's part), or the thread that could act has ended. That the loop
+ * makes no wakeups is read from the loop thread's own wait ({@link
+ * #asleepInEpollWaitWithoutTimeout}: asleep in epoll_wait with no timeout, which only an event can
+ * end), not from a quiet window. Nothing sleeps to let time pass, and no test measures time.
  */
 final class TestSupport {
   /**
    * Upper bound for anything that should happen "at once"; only a hung or broken loop gets near.
    */
   static final long PATIENCE_MS = 10_000;
-
-  /** Window for negative checks across threads (nothing observable to wait on). */
-  static final long IDLE_WINDOW_MS = 200;
 
   private static final AtomicInteger NAME_NUMBER = new AtomicInteger();
 
@@ -260,16 +262,6 @@ final class TestSupport {
     }
   }
 
-  /** A short window in which nothing may happen, for negative checks across threads. */
-  static void idleWindow() {
-    try {
-      Thread.sleep(IDLE_WINDOW_MS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      fail("interrupted during the idle window");
-    }
-  }
-
   // ---- loop syncs ----
 
   /** Blocks until the loop has run a task submitted now, so everything submitted before it ran. */
@@ -333,6 +325,164 @@ final class TestSupport {
   /** Three whole loop turns: see {@link #flushTurns(EventWatcher, int)}. */
   static void flushTurns(EventWatcher watcher) throws IOException {
     flushTurns(watcher, 3);
+  }
+
+  /**
+   * Holds the loop thread inside a task until {@link #release}. Calls from other threads, handed to
+   * the loop as tasks, queue up behind it in order: a call made meanwhile is seen waiting for the
+   * loop, and a task queued after it runs only once the loop has run the call's part.
+   */
+  static final class LoopHold {
+    private final CountDownLatch release = new CountDownLatch(1);
+
+    /** Returns once the loop thread is inside the holding task. */
+    LoopHold(EventWatcher watcher) {
+      CountDownLatch held = new CountDownLatch(1);
+      watcher.runInEventWatcherLoop(
+          () -> {
+            held.countDown();
+            awaitQuietly(release);
+          });
+      await(held, "the loop to enter the holding task");
+    }
+
+    /** Lets the loop go on. */
+    void release() {
+      release.countDown();
+    }
+  }
+
+  /**
+   * A call of an {@link EventWatcher} method that should block, made on a thread of its own, so
+   * that a test can see where it waits before it lets it go on. "Not returned yet" alone proves
+   * nothing (the thread may not have got that far): {@link #awaitParked} first sees the thread
+   * parked inside the method.
+   */
+  static final class BlockingCall {
+    private final Thread thread;
+    private final String method;
+    private final CompletableFuture<?> returned;
+
+    /**
+     * Starts {@code call} on a new daemon thread named {@code name}; {@code method} is the name of
+     * the {@link EventWatcher} method it calls ("unwatch", "watch", "close").
+     */
+    BlockingCall(String name, String method, ThrowingRunnable call) {
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      this.method = method;
+      this.returned = done;
+      thread =
+          new Thread(
+              () -> {
+                try {
+                  call.run();
+                  done.complete(null);
+                } catch (Throwable e) {
+                  done.completeExceptionally(e);
+                }
+              },
+              name);
+      thread.setDaemon(true); // a call that never returns cannot keep the JVM alive
+      thread.start();
+    }
+
+    /**
+     * A call of {@link EventWatcher} method {@code method} that {@code thread} (a callback's, say)
+     * makes or is about to make, completing {@code returned} when the call returns.
+     */
+    BlockingCall(Thread thread, String method, CompletableFuture<?> returned) {
+      this.thread = thread;
+      this.method = method;
+      this.returned = returned;
+    }
+
+    /** Whether the call has returned (or thrown). */
+    boolean hasReturned() {
+      return returned.isDone();
+    }
+
+    /**
+     * Waits until the thread is parked inside the method (or the call has returned, which the
+     * caller then reports) and returns the object it parks on ({@link LockSupport#getBlocker}; null
+     * for Object.wait and Thread.join).
+     */
+    Object awaitParked() {
+      Object[] blocker = new Object[1];
+      eventually(
+          () -> {
+            if (hasReturned()) return true;
+            Object parkedOn = LockSupport.getBlocker(thread);
+            if (!parkedInside()) return false;
+            blocker[0] = parkedOn;
+            return LockSupport.getBlocker(thread) == parkedOn; // parked on it throughout
+          },
+          thread.getName() + " to park inside " + method + "()");
+      return blocker[0];
+    }
+
+    /**
+     * Waits until the call has returned, or is parked inside the method on an object other than
+     * {@code before} (and not null): it has moved on from the wait it was seen in, and waits for
+     * something else now.
+     */
+    void awaitParkedOnOtherThan(Object before) {
+      eventually(
+          () -> {
+            if (hasReturned()) return true;
+            Object parkedOn = LockSupport.getBlocker(thread);
+            if (parkedOn == null || parkedOn == before || !parkedInside()) return false;
+            return LockSupport.getBlocker(thread) == parkedOn;
+          },
+          thread.getName() + " to wait inside " + method + "() for something else than before");
+    }
+
+    /** Waits for the call to return, failing the test with what it threw. */
+    void awaitReturn() {
+      await(returned, method + "() on " + thread.getName());
+    }
+
+    private boolean parkedInside() {
+      Thread.State state = thread.getState();
+      if (state != Thread.State.WAITING
+          && state != Thread.State.TIMED_WAITING
+          && state != Thread.State.BLOCKED) {
+        return false;
+      }
+      for (StackTraceElement frame : thread.getStackTrace()) {
+        if (frame.getClassName().equals(EventWatcher.class.getName())
+            && frame.getMethodName().equals(method)) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  /**
+   * Starts a call from another thread ({@code start} makes it and returns it), and returns once the
+   * loop has run the call's part and the call still waits, on something else than the loop, or has
+   * returned (which the caller then reports). For a call that, past the loop, must wait for a
+   * callback in flight on an executor (unwatch, a replacing watch): a call that did not wait would
+   * have returned by then. How: the loop is held while the call hands its operation over, so the
+   * call is seen parked waiting for the loop; a task queued after that operation proves that the
+   * loop has run it; then the call is seen parked on another object.
+   */
+  static BlockingCall callWaitingPastTheLoop(EventWatcher watcher, Supplier<BlockingCall> start) {
+    CompletableFuture<Void> operationRun = new CompletableFuture<>();
+    BlockingCall blocking;
+    Object waitingForTheLoop;
+    LoopHold hold = new LoopHold(watcher);
+    try {
+      blocking = start.get();
+      waitingForTheLoop = blocking.awaitParked();
+      if (blocking.hasReturned()) return blocking; // returned without the loop: the caller fails
+      watcher.runInEventWatcherLoop(() -> operationRun.complete(null));
+    } finally {
+      hold.release();
+    }
+    await(operationRun, "the loop to run the operation of " + blocking.method + "()");
+    blocking.awaitParkedOnOtherThan(waitingForTheLoop);
+    return blocking;
   }
 
   // ---- threads and /proc/self ----
@@ -422,31 +572,36 @@ final class TestSupport {
   }
 
   /**
-   * Whether the thread of {@code task} sleeps in epoll_wait (or epoll_pwait/epoll_pwait2): state S
-   * and that system call in /proc/self/task/TID/syscall (x86_64 numbers; the state alone where the
-   * kernel does not expose the system call).
+   * Whether the thread of {@code task} sleeps in epoll_wait (or epoll_pwait/epoll_pwait2) with no
+   * timeout: state S, and /proc/self/task/TID/syscall names that system call with timeout -1
+   * (epoll_pwait2: no timespec). Nothing but a ready fd or the wakeup eventfd can end such a wait,
+   * and a loop that spins or polls is never seen so. x86_64 numbers (the only platform the library
+   * ships for); where the kernel does not expose the system call, the state alone.
    */
-  static boolean blockedInEpollWait(Path task) {
+  static boolean asleepInEpollWaitWithoutTimeout(Path task) {
     String stat = readOrNull(task.resolve("stat"));
     if (stat == null) return false;
     char state = stat.charAt(stat.lastIndexOf(')') + 2);
     if (state != 'S') return false;
     String syscall = readOrNull(task.resolve("syscall"));
     if (syscall == null) return true;
-    String number = syscall.strip().split(" ")[0];
-    return number.equals("232") || number.equals("281") || number.equals("441");
+    String[] fields = syscall.strip().split(" ");
+    if (fields.length < 5 || !fields[4].startsWith("0x")) return false; // not in a system call
+    long timeout = Long.parseUnsignedLong(fields[4].substring(2), 16);
+    switch (fields[0]) {
+      case "232": // epoll_wait(epfd, events, maxevents, int timeout)
+      case "281": // epoll_pwait(epfd, events, maxevents, int timeout, sigmask, size)
+        return (int) timeout == -1;
+      case "441": // epoll_pwait2(epfd, events, maxevents, struct timespec *timeout, ...)
+        return timeout == 0;
+      default:
+        return false;
+    }
   }
 
-  /**
-   * CPU time the thread of {@code task} has run, in ns, and how often it was scheduled
-   * (/proc/self/task/TID/schedstat): unchanged over a window means it did not wake up at all.
-   * Where the kernel has no schedstat, a constant (the check then proves nothing).
-   */
-  static String schedStat(Path task) {
-    String schedstat = readOrNull(task.resolve("schedstat"));
-    if (schedstat == null) return "schedstat unavailable";
-    String[] fields = schedstat.strip().split(" ");
-    return fields[0] + " ns run, " + fields[2] + " timeslices";
+  /** Whether the kernel shows the thread of {@code task}'s system call and its arguments. */
+  static boolean systemCallVisible(Path task) {
+    return readOrNull(task.resolve("syscall")) != null;
   }
 
   private static List<Path> tasks() {

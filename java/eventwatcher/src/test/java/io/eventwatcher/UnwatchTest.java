@@ -4,23 +4,26 @@ import static io.eventwatcher.TestSupport.await;
 import static io.eventwatcher.TestSupport.awaitQuietly;
 import static io.eventwatcher.TestSupport.eventually;
 import static io.eventwatcher.TestSupport.flushTurns;
-import static io.eventwatcher.TestSupport.idleWindow;
 import static io.eventwatcher.TestSupport.onLoop;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import io.eventwatcher.TestSupport.BlockingCall;
 import io.eventwatcher.TestSupport.Counter;
 import io.eventwatcher.TestSupport.Pipe;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** Semantic 3: unwatch and unwatchAll are synchronous, from any thread and from callbacks. */
+/**
+ * unwatch and unwatchAll are synchronous, from any thread and from callbacks: when they return, the
+ * callback is not running and is never called again, even for events already fetched in the current
+ * batch.
+ */
 class UnwatchTest {
   @Test
   void fromAnotherThreadWaitsForTheRunningCallback() throws Exception {
@@ -44,14 +47,15 @@ class UnwatchTest {
           });
       await(entered, "the callback");
 
-      CompletableFuture<Void> unwatched =
-          CompletableFuture.runAsync(
-              () -> assertDoesNotThrow(() -> watcher.unwatch(pipe.r, WatchFlag.READ)),
-              runnable -> new Thread(runnable, "unwatcher").start());
-      idleWindow();
-      assertFalse(unwatched.isDone(), "unwatch returned while its callback was still running");
+      // Once the unwatcher is seen parked inside unwatch() (the loop is busy in the callback, so
+      // nothing can end that wait), an unwatch that did not wait for the callback would have
+      // returned.
+      BlockingCall unwatch =
+          new BlockingCall("unwatcher", "unwatch", () -> watcher.unwatch(pipe.r, WatchFlag.READ));
+      unwatch.awaitParked();
+      assertFalse(unwatch.hasReturned(), "unwatch returned while its callback was still running");
       release.countDown();
-      await(unwatched, "unwatch");
+      unwatch.awaitReturn();
       assertFalse(inside.get(), "the callback was still running when unwatch returned");
       int callsAtReturn = calls.get();
       flushTurns(watcher);
