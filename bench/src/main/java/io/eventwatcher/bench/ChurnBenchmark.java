@@ -21,13 +21,13 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * Watch/unwatch churn: one op is one watch of an fd for READ followed by its unwatch. The fd is
- * the read end of a pipe nothing is written to, so it is never ready and no event interferes.
- * Each benchmark thread has its own pipe; the loop is shared.
+ * Watch/unwatch churn: one op is one watch of an fd for READ followed by its unwatch. The fd is the
+ * read end of a pipe nothing is written to, so it is never ready and no event interferes. Each
+ * benchmark thread has its own pipe; the loop is shared.
  *
  * <p>From the loop thread ({@code ...Loop}): one task per invocation runs {@link #BATCH} pairs on
- * the loop thread, and the benchmark thread waits for it (one round trip per 1,000 ops).
- * From another thread ({@code ...CrossThread}): the benchmark thread makes the calls itself.
+ * the loop thread, and the benchmark thread waits for it (one round trip per 1,000 ops). From
+ * another thread ({@code ...CrossThread}): the benchmark thread makes the calls itself.
  *
  * <p><b>Java API.</b> On the loop thread, {@code watch} and {@code unwatch} are direct calls, each
  * one {@code epoll_ctl} (ADD, DEL). From another thread each is a synchronous hand-off: a task to
@@ -45,13 +45,13 @@ import org.openjdk.jmh.annotations.TearDown;
  *       flushes the key, so that the channel can register again): two epoll_ctl per pair, as for
  *       the Java API, plus two epoll_wait(0).
  *   <li>{@code jdkSelectorCrossThread}: the benchmark thread calls {@code register} (since JDK 11
- *       it does not wait for a selector blocked in select), wakes the selector with a task (queue
- *       + {@code wakeup()}) and waits for it; then {@code cancel}, and wake-up round trips until
- *       the channel is deregistered (usually one; two when the task ran before the select that
- *       flushes the key). Whether the fd reached epoll in between depends on timing (the selector
- *       adds it at the start of its next select, which may come after the cancel): the JDK's
- *       lazy registration means a registration made from another thread takes effect only when
- *       the selector next wakes, where the Java API's watch is in effect when it returns.
+ *       it does not wait for a selector blocked in select), wakes the selector with a task (queue +
+ *       {@code wakeup()}) and waits for it; then {@code cancel}, and wake-up round trips until the
+ *       channel is deregistered (usually one; two when the task ran before the select that flushes
+ *       the key). Whether the fd reached epoll in between depends on timing (the selector adds it
+ *       at the start of its next select, which may come after the cancel): the JDK's lazy
+ *       registration means a registration made from another thread takes effect only when the
+ *       selector next wakes, where the Java API's watch is in effect when it returns.
  * </ul>
  */
 @BenchmarkMode(Mode.Throughput)
@@ -144,7 +144,9 @@ public class ChurnBenchmark {
           SelectionKey key = source.register(selector, SelectionKey.OP_READ);
           selector.selectNow(); // processes the registration: epoll_ctl(ADD)
           key.cancel();
-          selector.selectNow(); // deregisters the cancelled key (epoll_ctl(DEL)), so it can register again
+          selector
+              .selectNow(); // deregisters the cancelled key (epoll_ctl(DEL)), so it can register
+          // again
         }
       } catch (Throwable e) {
         failure = e;

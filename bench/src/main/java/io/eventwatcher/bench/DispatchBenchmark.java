@@ -2,7 +2,6 @@ package io.eventwatcher.bench;
 
 import io.eventwatcher.EventWatcher;
 import io.eventwatcher.FileDescriptors;
-import io.eventwatcher.NativeIO;
 import io.eventwatcher.WatchCallback;
 import io.eventwatcher.WatchFlag;
 import java.io.IOException;
@@ -47,18 +46,17 @@ import org.openjdk.jmh.annotations.TearDown;
  *
  * <p>One op is one event delivered to the callback ({@link OperationsPerInvocation}), so the score
  * is events/s and {@code -prof gc}'s gc.alloc.rate.norm is bytes allocated per event, by all
- * threads of the JVM (JMH reads getTotalThreadAllocatedBytes), so the loop thread is included.
- * The JDK Selector allocates about 16 bytes per event once fd numbers pass 127: it finds the key
- * of a ready fd in a {@code HashMap<Integer, SelectionKeyImpl>}, boxing fds beyond the Integer
- * cache.
+ * threads of the JVM (JMH reads getTotalThreadAllocatedBytes), so the loop thread is included. The
+ * JDK Selector allocates about 16 bytes per event once fd numbers pass 127: it finds the key of a
+ * ready fd in a {@code HashMap<Integer, SelectionKeyImpl>}, boxing fds beyond the Integer cache.
  *
  * <p>Both Java variants do the same per-event work, {@link Counter#onEvent()}. The EventWatcher
- * loop runs on its own thread and never stops; the benchmark thread parks until the counter
- * reaches the next target. Targets are chained (each is the previous one plus {@link #BATCH}, not
- * "now plus BATCH"), so events dispatched while the benchmark thread is waking up count towards
- * the next invocation instead of being lost: over an iteration the ops counted equal the events
- * dispatched, give or take one batch. The JDK Selector has no thread of its own, so the benchmark
- * thread runs {@code select(Consumer)} itself.
+ * loop runs on its own thread and never stops; the benchmark thread parks until the counter reaches
+ * the next target. Targets are chained (each is the previous one plus {@link #BATCH}, not "now plus
+ * BATCH"), so events dispatched while the benchmark thread is waking up count towards the next
+ * invocation instead of being lost: over an iteration the ops counted equal the events dispatched,
+ * give or take one batch. The JDK Selector has no thread of its own, so the benchmark thread runs
+ * {@code select(Consumer)} itself.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -153,11 +151,11 @@ public class DispatchBenchmark {
   }
 
   /**
-   * One fd per watched fd, so that the largest shapes fit the fd limit (a sandbox may not raise
-   * its hard limit): a ready fd is the read end of a pipe holding one unread byte whose write end
-   * is closed (readable forever: the byte, then end-of-file), an idle one an unbound UDP socket
-   * (never readable). Every peer uses the same two kinds. Returns the channels; for the Java API
-   * their fds are watched as plain ints through {@link FileDescriptors#fd(SelectableChannel)}.
+   * One fd per watched fd, so that the largest shapes fit the fd limit (a sandbox may not raise its
+   * hard limit): a ready fd is the read end of a pipe holding one unread byte whose write end is
+   * closed (readable forever: the byte, then end-of-file), an idle one an unbound UDP socket (never
+   * readable). Every peer uses the same two kinds. Returns the channels; for the Java API their fds
+   * are watched as plain ints through {@link FileDescriptors#fd(SelectableChannel)}.
    */
   static SelectableChannel[] channels(Shape shape) throws IOException {
     Loops.checkFdLimit(shape.watched() + 1L, "fds=" + shape);
@@ -211,7 +209,8 @@ public class DispatchBenchmark {
       channels = channels(Shape.parse(fds));
       // Default settings: 256 events per epoll_wait, callbacks inline on the loop thread.
       watcher = EventWatcher.builder().threadName("bench-loop").daemon(true).build();
-      // On the loop thread each watch is a direct call, not a hand-off: 100,000 take well under 1 s.
+      // On the loop thread each watch is a direct call, not a hand-off: 100,000 take well under 1
+      // s.
       Loops.call(
           watcher::runInEventWatcherLoop,
           () -> {

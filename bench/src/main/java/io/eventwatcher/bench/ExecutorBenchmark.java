@@ -23,12 +23,12 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * Executor-mode dispatch: events per second delivered to callbacks that run on an executor
- * ({@code EventWatcher.builder().executor(...)}), the cost of the hand-off and the re-arm around
- * each call. Workload as {@link DispatchBenchmark}'s: {@code fds} pipes that are ready forever
- * (one unread byte, write end closed). Each event is one call on a fixed pool of {@code threads}
- * threads; a (fd, flag) never has two calls at once, so the fd is ready again only once its call
- * has returned and been re-armed. One op is one callback call.
+ * Executor-mode dispatch: events per second delivered to callbacks that run on an executor ({@code
+ * EventWatcher.builder().executor(...)}), the cost of the hand-off and the re-arm around each call.
+ * Workload as {@link DispatchBenchmark}'s: {@code fds} pipes that are ready forever (one unread
+ * byte, write end closed). Each event is one call on a fixed pool of {@code threads} threads; a
+ * (fd, flag) never has two calls at once, so the fd is ready again only once its call has returned
+ * and been re-armed. One op is one callback call.
  *
  * <p>The harness runs it against the current library and against the baseline commit named in
  * bench/baseline.txt (before executor mode armed one-shot), so the two columns are the same

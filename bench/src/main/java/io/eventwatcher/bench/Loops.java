@@ -83,6 +83,7 @@ public final class Loops {
   public static class Netty {
     /** The group, of one loop. */
     public EpollEventLoopGroup group;
+
     /** Its only event loop; its thread is named bench-netty-N-1. */
     public EventLoop loop;
 
@@ -110,7 +111,8 @@ public final class Loops {
    */
   public static EpollEventLoopGroup newNettyGroup(String prefix) {
     if (!Epoll.isAvailable()) {
-      throw new UnsupportedOperationException("Netty epoll unavailable", Epoll.unavailabilityCause());
+      throw new UnsupportedOperationException(
+          "Netty epoll unavailable", Epoll.unavailabilityCause());
     }
     return new EpollEventLoopGroup(1, new DefaultThreadFactory(prefix, true));
   }
@@ -121,8 +123,8 @@ public final class Loops {
    * {@link Selector#wakeup()}, the usual way to run code on a selector's thread (Netty's
    * NioEventLoop does the same with its own queue). The JDK's wakeup writes the selector's wakeup
    * fd only once until the next select (later calls take the selector's lock and return), and a
-   * wakeup that arrives while the thread is not in select makes the next select return at once,
-   * so no task is ever left waiting.
+   * wakeup that arrives while the thread is not in select makes the next select return at once, so
+   * no task is ever left waiting.
    *
    * <p>Ready keys go to a no-op consumer: every user of this loop registers only channels that are
    * never ready. Tasks run in FIFO order, all of those queued at each turn; what a task throws is
@@ -139,8 +141,8 @@ public final class Loops {
     /**
      * Opens a selector and starts its daemon thread. Any thread.
      *
-     * @param threadName the loop thread's name (at most 15 characters to be seen whole in
-     *     {@code /proc})
+     * @param threadName the loop thread's name (at most 15 characters to be seen whole in {@code
+     *     /proc})
      * @throws IOException if the selector cannot be opened
      */
     public SelectorLoop(String threadName) throws IOException {
@@ -222,8 +224,8 @@ public final class Loops {
 
   /**
    * A signal one loop thread raises to wake one waiting thread, reusable and allocation-free: the
-   * waiter {@link #arm()}s it, hands it (it is a Runnable) to the loop, and {@link #await()}s.
-   * The waiter parks; the loop sets the flag and unparks it (a futex wake only if it sleeps).
+   * waiter {@link #arm()}s it, hands it (it is a Runnable) to the loop, and {@link #await()}s. The
+   * waiter parks; the loop sets the flag and unparks it (a futex wake only if it sleeps).
    */
   public static final class Signal implements Runnable {
     private static final VarHandle RAISED;
@@ -282,8 +284,8 @@ public final class Loops {
    * Runs {@code operation} on {@code loop}'s thread and waits for it: for set-up and probes, not
    * for timed code (it allocates). Not from the loop thread itself.
    *
-   * @param loop runs its tasks on the loop thread: {@code watcher::runInEventWatcherLoop}, a
-   *     {@link SelectorLoop}, a Netty event loop
+   * @param loop runs its tasks on the loop thread: {@code watcher::runInEventWatcherLoop}, a {@link
+   *     SelectorLoop}, a Netty event loop
    * @param operation what to run there
    * @param <T> the result type
    * @return what the operation returned
@@ -329,14 +331,20 @@ public final class Loops {
     long open = unix.getOpenFileDescriptorCount();
     if (open + fds + 64 > limit) {
       throw new IOException(
-          what + " needs " + fds + " more fds but RLIMIT_NOFILE is " + limit + " with " + open
+          what
+              + " needs "
+              + fds
+              + " more fds but RLIMIT_NOFILE is "
+              + limit
+              + " with "
+              + open
               + " open: raise the hard limit (ulimit -n 1048576, as root) before starting java");
     }
   }
 
   /**
-   * A numeric field of a {@code /proc/.../status} file, such as {@code RssAnon} (in kB) or
-   * {@code voluntary_ctxt_switches}.
+   * A numeric field of a {@code /proc/.../status} file, such as {@code RssAnon} (in kB) or {@code
+   * voluntary_ctxt_switches}.
    *
    * @param status the status file, e.g. {@code /proc/self/status}
    * @param field the field name, without the colon
@@ -367,8 +375,8 @@ public final class Loops {
   }
 
   /**
-   * Wraps a failure to create the fd (or pipe) number {@code index} of {@code count} in a
-   * message that names the fd limit (EMFILE) as the likely cause.
+   * Wraps a failure to create the fd (or pipe) number {@code index} of {@code count} in a message
+   * that names the fd limit (EMFILE) as the likely cause.
    *
    * @param index which one failed (0-based)
    * @param count how many were being created
@@ -377,7 +385,12 @@ public final class Loops {
    */
   public static IOException creationFailed(int index, int count, IOException cause) {
     return new IOException(
-        "creating number " + (index + 1) + " of " + count + " failed (" + cause.getMessage()
+        "creating number "
+            + (index + 1)
+            + " of "
+            + count
+            + " failed ("
+            + cause.getMessage()
             + "); if this is EMFILE, raise the hard fd limit with ulimit -n before starting java",
         cause);
   }

@@ -9,21 +9,21 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.State;
 
 /**
- * Task round trip: the benchmark thread submits a task to an idle loop on another thread and
- * waits until the task has run and woken it. One op is one round trip; JMH samples their times
+ * Task round trip: the benchmark thread submits a task to an idle loop on another thread and waits
+ * until the task has run and woken it. One op is one round trip; JMH samples their times
  * (SampleTime), so the JSON result has percentiles ({@code scorePercentiles} "50.0", "99.0").
  *
- * <p>The waiter parks ({@link java.util.concurrent.locks.LockSupport#park}) until the task raises
- * a volatile flag and unparks it, with no spinning: a round trip is two cross-thread wake-ups,
- * the loop's (its wakeup fd, written by the submit) and the waiter's (a futex). Each thread reuses
- * one task object ({@link Loops.Signal}), so what allocates per op is the loop's own queue: a
+ * <p>The waiter parks ({@link java.util.concurrent.locks.LockSupport#park}) until the task raises a
+ * volatile flag and unparks it, with no spinning: a round trip is two cross-thread wake-ups, the
+ * loop's (its wakeup fd, written by the submit) and the waiter's (a futex). Each thread reuses one
+ * task object ({@link Loops.Signal}), so what allocates per op is the loop's own queue: a
  * ConcurrentLinkedQueue node for the Java API and the JDK peer, amortised array chunks for Netty.
  *
  * <ul>
  *   <li>{@code javaApi}: {@link io.eventwatcher.EventWatcher#runInEventWatcherLoop}.
  *   <li>{@code jdkSelector}: a thread looping on {@code select(Consumer)} then draining a
- *       ConcurrentLinkedQueue; submit is {@code offer} plus {@code selector.wakeup()}
- *       ({@link Loops.SelectorLoop}).
+ *       ConcurrentLinkedQueue; submit is {@code offer} plus {@code selector.wakeup()} ({@link
+ *       Loops.SelectorLoop}).
  *   <li>{@code netty}: {@code EpollEventLoopGroup(1).next().execute(task)}.
  * </ul>
  */

@@ -16,9 +16,9 @@ import org.openjdk.jmh.annotations.Threads;
 
 /**
  * Task throughput with many submitters: 4 benchmark threads submit tasks to one loop, each keeping
- * up to {@link Window#SIZE} of its tasks in flight. One op is one task submitted; as no thread
- * gets more than SIZE ahead of the loop, over an iteration the tasks submitted equal the tasks
- * run give or take 4 × SIZE (a few ms of work), so the score is tasks run per second.
+ * up to {@link Window#SIZE} of its tasks in flight. One op is one task submitted; as no thread gets
+ * more than SIZE ahead of the loop, over an iteration the tasks submitted equal the tasks run give
+ * or take 4 × SIZE (a few ms of work), so the score is tasks run per second.
  *
  * <p>Flow control: each thread's task ({@link Window}, one object submitted over and over) counts
  * its completions. When a thread has SIZE tasks in flight it parks until the loop has brought its
@@ -27,9 +27,9 @@ import org.openjdk.jmh.annotations.Threads;
  * tasks have all run, so iterations start with empty queues; a timed park guards every wait, so a
  * dead loop fails the run instead of hanging it.
  *
- * <p>Submission is as in {@link TaskLatencyBenchmark}: {@code runInEventWatcherLoop}, JDK
- * Selector {@code offer} + {@code wakeup()} (the JDK's wakeup takes a lock that the 4 submitters
- * contend for), Netty {@code execute}.
+ * <p>Submission is as in {@link TaskLatencyBenchmark}: {@code runInEventWatcherLoop}, JDK Selector
+ * {@code offer} + {@code wakeup()} (the JDK's wakeup takes a lock that the 4 submitters contend
+ * for), Netty {@code execute}.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -43,8 +43,10 @@ public class TaskThroughputBenchmark {
   public static class Window implements Runnable {
     /** Most tasks one submitter has in flight. */
     static final int SIZE = 1024;
+
     /** How long a wait for the loop may last before the run is declared failed. */
     private static final long STUCK_NANOS = TimeUnit.SECONDS.toNanos(30);
+
     private static final VarHandle WAKE_AT;
 
     static {
@@ -57,14 +59,16 @@ public class TaskThroughputBenchmark {
 
     private long submitted;
     private volatile long completed;
+
     /** The completion count at which to unpark the submitter; MAX_VALUE when it is not waiting. */
     private volatile long wakeAt = Long.MAX_VALUE;
+
     private volatile Thread submitter;
 
     /**
-     * Loop thread: one task done. The volatile store of {@code completed} before the load of
-     * {@code wakeAt}, against the submitter's store of wakeAt before its load of completed, is
-     * what makes a lost wake-up impossible.
+     * Loop thread: one task done. The volatile store of {@code completed} before the load of {@code
+     * wakeAt}, against the submitter's store of wakeAt before its load of completed, is what makes
+     * a lost wake-up impossible.
      */
     @Override
     public void run() {

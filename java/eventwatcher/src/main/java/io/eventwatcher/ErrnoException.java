@@ -10,8 +10,8 @@ public final class ErrnoException extends IOException {
   private final int fd;
 
   /**
-   * Creates the exception; the message reads {@code "<operation> failed for fd <fd>: <text>
-   * (errno <n>)"}.
+   * Creates the exception; the message reads {@code "<operation> failed for fd <fd>: <text> (errno
+   * <n>)"}.
    *
    * @param operation what failed, for example {@code "watch(READ)"}
    * @param fd the file descriptor, or -1 if none
@@ -19,7 +19,15 @@ public final class ErrnoException extends IOException {
    * @param text the system's description of errno
    */
   public ErrnoException(String operation, int fd, int errno, String text) {
-    super(operation + " failed" + (fd >= 0 ? " for fd " + fd : "") + ": " + text + " (errno " + errno + ")");
+    super(
+        operation
+            + " failed"
+            + (fd >= 0 ? " for fd " + fd : "")
+            + ": "
+            + text
+            + " (errno "
+            + errno
+            + ")");
     this.errno = errno;
     this.fd = fd;
   }

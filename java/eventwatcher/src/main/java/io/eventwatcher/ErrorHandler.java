@@ -2,8 +2,8 @@ package io.eventwatcher;
 
 /**
  * Receives what callbacks and tasks throw. Called on the thread that ran the callback or task (the
- * loop thread, or an executor thread). If the handler itself throws, that is logged and the
- * watcher carries on.
+ * loop thread, or an executor thread). If the handler itself throws, that is logged and the watcher
+ * carries on.
  */
 @FunctionalInterface
 public interface ErrorHandler {

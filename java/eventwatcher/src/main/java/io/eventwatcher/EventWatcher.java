@@ -60,10 +60,14 @@ public final class EventWatcher implements AutoCloseable {
 
   private EventWatcher(Builder builder) {
     NativeLibrary.ensureAvailable();
-    String name = builder.threadName != null ? builder.threadName : "eventwatcher-" + THREAD_NUMBER.incrementAndGet();
+    String name =
+        builder.threadName != null
+            ? builder.threadName
+            : "eventwatcher-" + THREAD_NUMBER.incrementAndGet();
     try {
       ErrorHandler handler = builder.errorHandler != null ? builder.errorHandler : Faults.logging();
-      reactor = new Reactor(name, builder.daemon, builder.executor, handler, builder.maxEventsPerWait);
+      reactor =
+          new Reactor(name, builder.daemon, builder.executor, handler, builder.maxEventsPerWait);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -99,9 +103,9 @@ public final class EventWatcher implements AutoCloseable {
 
   /**
    * Registers {@code callback} for readiness {@code flag} of {@code fd}, replacing any callback
-   * registered for (fd, flag): when this returns, the old callback is not running (unless the caller
-   * is that callback) and is never called again. The other flag's registration is unaffected. Any
-   * thread; from another thread it waits until the loop has applied it.
+   * registered for (fd, flag): when this returns, the old callback is not running (unless the
+   * caller is that callback) and is never called again. The other flag's registration is
+   * unaffected. Any thread; from another thread it waits until the loop has applied it.
    *
    * @param fd an open file descriptor that epoll accepts (not a regular file)
    * @param flag READ or WRITE
@@ -135,7 +139,8 @@ public final class EventWatcher implements AutoCloseable {
    * @throws IllegalBlockingModeException if the channel is in blocking mode
    * @throws IllegalArgumentException if the channel is not from the JDK's default provider
    */
-  public void watch(SelectableChannel channel, WatchFlag flag, WatchCallback callback) throws IOException {
+  public void watch(SelectableChannel channel, WatchFlag flag, WatchCallback callback)
+      throws IOException {
     int fd = FileDescriptors.fd(channel);
     if (channel.isBlocking()) throw new IllegalBlockingModeException();
     watch(fd, flag, callback);
@@ -172,7 +177,8 @@ public final class EventWatcher implements AutoCloseable {
   /**
    * As {@link #unwatch(int, WatchFlag)}, for a JDK channel.
    *
-   * @throws java.nio.channels.ClosedChannelException if the channel is closed (unwatch before close)
+   * @throws java.nio.channels.ClosedChannelException if the channel is closed (unwatch before
+   *     close)
    */
   public void unwatch(SelectableChannel channel, WatchFlag flag) throws IOException {
     unwatch(FileDescriptors.fd(channel), flag);
@@ -215,11 +221,11 @@ public final class EventWatcher implements AutoCloseable {
   }
 
   /**
-   * Closes the watcher: stops the loop, waits for the loop thread to end and for executor
-   * callbacks in flight to return (other than the caller's own), and frees the native watcher (its
-   * epoll fd and eventfd). Watched fds are not closed. Tasks submitted before close run before the
-   * loop thread ends. Idempotent; any thread. Called from the loop thread it cannot wait for
-   * itself: the loop ends once the current callback returns.
+   * Closes the watcher: stops the loop, waits for the loop thread to end and for executor callbacks
+   * in flight to return (other than the caller's own), and frees the native watcher (its epoll fd
+   * and eventfd). Watched fds are not closed. Tasks submitted before close run before the loop
+   * thread ends. Idempotent; any thread. Called from the loop thread it cannot wait for itself: the
+   * loop ends once the current callback returns.
    */
   @Override
   public void close() {
@@ -299,11 +305,10 @@ public final class EventWatcher implements AutoCloseable {
     }
 
     /**
-     * Receives what callbacks and tasks throw (default: logged through {@link System.Logger}
-     * {@code io.eventwatcher} at ERROR, at most 10 reports a second). If the handler throws
-     * anything, {@link Error}s included, the failure is logged; if logging fails too, one fixed
-     * line goes to the process's standard error (fd 2) without allocating; the loop goes on in
-     * every case.
+     * Receives what callbacks and tasks throw (default: logged through {@link System.Logger} {@code
+     * io.eventwatcher} at ERROR, at most 10 reports a second). If the handler throws anything,
+     * {@link Error}s included, the failure is logged; if logging fails too, one fixed line goes to
+     * the process's standard error (fd 2) without allocating; the loop goes on in every case.
      *
      * @param handler the handler
      * @return this builder
@@ -315,8 +320,8 @@ public final class EventWatcher implements AutoCloseable {
     }
 
     /**
-     * The most events one epoll_wait fetches (default 256). More ready fds are served over
-     * several turns.
+     * The most events one epoll_wait fetches (default 256). More ready fds are served over several
+     * turns.
      *
      * @param maxEvents at least 1
      * @return this builder
@@ -324,7 +329,8 @@ public final class EventWatcher implements AutoCloseable {
      */
     public Builder maxEventsPerWait(int maxEvents) {
       if (maxEvents < 1 || maxEvents > (1 << 20)) {
-        throw new IllegalArgumentException("maxEventsPerWait must be in [1, 1048576], got " + maxEvents);
+        throw new IllegalArgumentException(
+            "maxEventsPerWait must be in [1, 1048576], got " + maxEvents);
       }
       this.maxEventsPerWait = maxEvents;
       return this;

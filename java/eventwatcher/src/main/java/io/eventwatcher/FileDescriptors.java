@@ -33,8 +33,8 @@ public final class FileDescriptors {
   }
 
   /**
-   * The fd of a JDK channel: SocketChannel, ServerSocketChannel, DatagramChannel, Pipe.SourceChannel
-   * or Pipe.SinkChannel of the default provider.
+   * The fd of a JDK channel: SocketChannel, ServerSocketChannel, DatagramChannel,
+   * Pipe.SourceChannel or Pipe.SinkChannel of the default provider.
    *
    * @param channel an open channel
    * @return the fd, at least 0

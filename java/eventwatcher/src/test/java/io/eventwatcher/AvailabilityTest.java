@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * isAvailable() / unavailabilityCause() and the constructor's message when the native library
- * cannot be used. Availability is decided once per JVM, so the unsupported case runs in a child
- * JVM that claims another architecture.
+ * cannot be used. Availability is decided once per JVM, so the unsupported case runs in a child JVM
+ * that claims another architecture.
  */
 class AvailabilityTest {
   /** Run in the child JVM: prints what a user would see. */
@@ -39,8 +39,14 @@ class AvailabilityTest {
   void unsupportedArchitectureIsExplainedNotAnUnsatisfiedLinkError() throws Exception {
     String output = runProbe("-Dos.arch=aarch64");
     assertTrue(output.contains("available=false"), output);
-    assertTrue(output.contains("cause=java.lang.UnsupportedOperationException: eventwatcher ships a native library for linux x86_64 only; this is aarch64"), output);
-    assertTrue(output.contains("constructor: UnsupportedOperationException: eventwatcher native library is unavailable:"), output);
+    assertTrue(
+        output.contains(
+            "cause=java.lang.UnsupportedOperationException: eventwatcher ships a native library for linux x86_64 only; this is aarch64"),
+        output);
+    assertTrue(
+        output.contains(
+            "constructor: UnsupportedOperationException: eventwatcher native library is unavailable:"),
+        output);
     assertTrue(output.contains("this is aarch64"), output);
   }
 

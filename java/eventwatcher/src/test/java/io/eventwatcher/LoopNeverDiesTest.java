@@ -30,9 +30,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Whatever a callback, a task, the error handler or the logger throws, {@link Error}s included,
- * the loop reports what it can and goes on: it ends only through close. Each test throws a fault
- * at the loop, then proves the same loop thread still dispatches events and runs tasks.
+ * Whatever a callback, a task, the error handler or the logger throws, {@link Error}s included, the
+ * loop reports what it can and goes on: it ends only through close. Each test throws a fault at the
+ * loop, then proves the same loop thread still dispatches events and runs tasks.
  */
 class LoopNeverDiesTest {
   /** Recursion until the stack is exhausted: a real StackOverflowError. */
@@ -99,7 +99,8 @@ class LoopNeverDiesTest {
         }
       }
       eventually(() -> reported.count() == thrown.size(), "every fault reported");
-      for (int i = 0; i < thrown.size(); i++) assertSame(thrown.get(i), reported.reports().get(i).error());
+      for (int i = 0; i < thrown.size(); i++)
+        assertSame(thrown.get(i), reported.reports().get(i).error());
       assertStillServes(watcher, loop);
     }
   }
@@ -132,7 +133,8 @@ class LoopNeverDiesTest {
   void executorCallbacksThrowingErrorsAreReportedAndRearmed() throws Exception {
     Reported reported = new Reported();
     ExecutorService pool = Executors.newFixedThreadPool(2);
-    try (EventWatcher watcher = EventWatcher.builder().executor(pool).errorHandler(reported).build();
+    try (EventWatcher watcher =
+            EventWatcher.builder().executor(pool).errorHandler(reported).build();
         Pipe pipe = new Pipe()) {
       Thread loop = loopThread(watcher);
       AtomicInteger calls = new AtomicInteger();
@@ -157,13 +159,15 @@ class LoopNeverDiesTest {
   }
 
   @Test
-  void aDefaultHandlerWhoseLoggerFailsFallsBackToOneLineOnStderr(@TempDir Path services) throws Exception {
+  void aDefaultHandlerWhoseLoggerFailsFallsBackToOneLineOnStderr(@TempDir Path services)
+      throws Exception {
     ChildRun child = runWithFailingLogger(services, "default-handler");
     child.assertAliveWithLostReports(3);
   }
 
   @Test
-  void aThrowingHandlerWithAFailingLoggerFallsBackToOneLineOnStderr(@TempDir Path services) throws Exception {
+  void aThrowingHandlerWithAFailingLoggerFallsBackToOneLineOnStderr(@TempDir Path services)
+      throws Exception {
     ChildRun child = runWithFailingLogger(services, "throwing-handler");
     child.assertAliveWithLostReports(3);
   }
@@ -174,7 +178,13 @@ class LoopNeverDiesTest {
       String diagnostics = "status " + status + "\nstdout:\n" + stdout + "\nstderr:\n" + stderr;
       assertEquals(0, status, diagnostics);
       assertTrue(stdout.startsWith("alive true "), diagnostics);
-      String fd = stdout.lines().filter(l -> l.startsWith("callback fd ")).findFirst().orElseThrow().substring(12);
+      String fd =
+          stdout
+              .lines()
+              .filter(l -> l.startsWith("callback fd "))
+              .findFirst()
+              .orElseThrow()
+              .substring(12);
       String line =
           "eventwatcher: an error in a callback for fd "
               + fd
@@ -197,9 +207,15 @@ class LoopNeverDiesTest {
     String classPath = services + File.pathSeparator + System.getProperty("java.class.path");
     Process process =
         new ProcessBuilder(
-                java, "--enable-native-access=ALL-UNNAMED", "-cp", classPath, FaultyLoggingChild.class.getName(), mode)
+                java,
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                classPath,
+                FaultyLoggingChild.class.getName(),
+                mode)
             .start();
-    CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
+    CompletableFuture<String> stderr =
+        CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
     String stdout = readAll(process.getInputStream());
     assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the child JVM did not exit");
     return new ChildRun(process.exitValue(), stdout, stderr.get(30, TimeUnit.SECONDS));

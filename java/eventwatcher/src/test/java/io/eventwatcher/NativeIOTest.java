@@ -210,7 +210,9 @@ class NativeIOTest {
       assertEquals(einval, io.eventwatcher.internal.Native.read(pipe[0], small, 8, 4096));
       assertEquals(einval, io.eventwatcher.internal.Native.write(pipe[1], small, -1, 4));
       assertEquals(einval, io.eventwatcher.internal.Native.write(pipe[1], null, 0, 4));
-      assertEquals(einval, io.eventwatcher.internal.Native.read(pipe[0], java.nio.ByteBuffer.allocate(16), 0, 4));
+      assertEquals(
+          einval,
+          io.eventwatcher.internal.Native.read(pipe[0], java.nio.ByteBuffer.allocate(16), 0, 4));
       assertEquals(-Errno.EBADF, io.eventwatcher.internal.Native.fdOf(null));
       assertEquals(einval, io.eventwatcher.internal.Native.fdOfChannel(null));
     } finally {

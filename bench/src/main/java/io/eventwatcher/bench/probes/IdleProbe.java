@@ -43,18 +43,18 @@ import java.util.concurrent.TimeUnit;
  *
  * <ul>
  *   <li>loop_wakeups: the loop thread's context switches (voluntary + involuntary, from
- *       /proc/self/task/TID/status) during the window: each time it left the CPU, so each wakeup
- *       of a thread that otherwise sleeps. The tid is read by the loop thread itself, from a task
+ *       /proc/self/task/TID/status) during the window: each time it left the CPU, so each wakeup of
+ *       a thread that otherwise sleeps. The tid is read by the loop thread itself, from a task
  *       ({@code /proc/thread-self}).
  *   <li>loop_cpu_ms: the loop thread's CPU time in the window ({@code ThreadMXBean}, ns
  *       resolution).
- *   <li>process_cpu_ms: the whole JVM's CPU time in the window, so including the JVM's own
- *       periodic threads, which are the same for the three Java peers.
+ *   <li>process_cpu_ms: the whole JVM's CPU time in the window, so including the JVM's own periodic
+ *       threads, which are the same for the three Java peers.
  * </ul>
  *
  * <p>The window starts after the loop has run one task from this thread and one more second has
- * passed, so start-up work (class loading, JIT) is over. Exits 0 on success, 2 on bad arguments,
- * 1 on any other failure.
+ * passed, so start-up work (class loading, JIT) is over. Exits 0 on success, 2 on bad arguments, 1
+ * on any other failure.
  */
 public final class IdleProbe {
   private IdleProbe() {}
@@ -96,7 +96,8 @@ public final class IdleProbe {
 
   private static void javaApi(int seconds) throws Exception {
     int[] pipe = NativeIO.pipe();
-    try (EventWatcher watcher = EventWatcher.builder().threadName("idle-loop").daemon(true).build()) {
+    try (EventWatcher watcher =
+        EventWatcher.builder().threadName("idle-loop").daemon(true).build()) {
       watcher.watch(pipe[0], WatchFlag.READ, fd -> {});
       measure("java-api", seconds, watcher::runInEventWatcherLoop);
       watcher.unwatch(pipe[0], WatchFlag.READ);
@@ -141,7 +142,8 @@ public final class IdleProbe {
   private static void measure(String impl, int seconds, Executor loop) throws Exception {
     // A round trip: the loop thread names itself, and the loop has certainly processed every
     // registration made before.
-    long[] ids = Loops.call(loop, () -> new long[] {Loops.currentTid(), Thread.currentThread().getId()});
+    long[] ids =
+        Loops.call(loop, () -> new long[] {Loops.currentTid(), Thread.currentThread().getId()});
     Path status = Path.of("/proc/self/task/" + ids[0] + "/status");
     long javaId = ids[1];
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
@@ -158,7 +160,8 @@ public final class IdleProbe {
     long processCpu1 = os.getProcessCpuTime();
 
     if (loopCpu0 < 0 || loopCpu1 < 0 || processCpu0 < 0 || processCpu1 < 0) {
-      throw new IOException("CPU time unavailable (thread CPU time disabled, or the loop thread ended)");
+      throw new IOException(
+          "CPU time unavailable (thread CPU time disabled, or the loop thread ended)");
     }
     if (!Files.exists(status)) throw new IOException("the loop thread ended during the window");
     print(impl, seconds, "loop_wakeups", Long.toString(switches1 - switches0));

@@ -27,9 +27,9 @@ import java.util.Locale;
  * <p>IMPL is {@code java-api} (an EventWatcher; the fds are eventfds) or {@code jdk-selector} (a
  * Selector on its own thread; the fds are unbound {@code DatagramChannel}s, as a Selector takes
  * only channels; a {@code Pipe} would cost two fds for one registration). Both are one fd each,
- * never readable, and watched for READ; their numbers are dense, as in a server where nearly
- * every fd is a watched socket. The fd limit must allow FDS more fds: {@code ulimit -n 1048576}
- * first (java raises the soft limit to the hard one). Prints, on stdout:
+ * never readable, and watched for READ; their numbers are dense, as in a server where nearly every
+ * fd is a watched socket. The fd limit must allow FDS more fds: {@code ulimit -n 1048576} first
+ * (java raises the soft limit to the hard one). Prints, on stdout:
  *
  * <pre>
  * RESULT	memory	IMPL	FDS	native_bytes_per_fd	VALUE
@@ -53,12 +53,11 @@ import java.util.Locale;
  *       -XX:+AlwaysPreTouch} makes the whole heap resident before main runs, so objects allocated
  *       later add nothing to RssAnon. {@code -Xint} takes the JIT out: code compiled while the
  *       probe watches (its code cache and its compiler's malloc'd arenas) otherwise adds a few
- *       hundred kB at random, 2 to 5 bytes per fd at 100,000 fds; objects are laid out the same
- *       in the interpreter, and the probe does not time anything. The probe checks these three and
+ *       hundred kB at random, 2 to 5 bytes per fd at 100,000 fds; objects are laid out the same in
+ *       the interpreter, and the probe does not time anything. The probe checks these three and
  *       exits 2 without them; {@code -XX:+UseSerialGC} keeps GC threads and their buffers out of
- *       the picture. Kernel memory
- *       (epoll's entries, about 130 bytes each in the kernel's slab) is in no process's RSS and is
- *       not counted, for either impl.
+ *       the picture. Kernel memory (epoll's entries, about 130 bytes each in the kernel's slab) is
+ *       in no process's RSS and is not counted, for either impl.
  * </ul>
  *
  * <p>Exits 0 on success, 2 on bad arguments or missing flags, 1 on any other failure.
@@ -99,17 +98,23 @@ public final class MemoryProbe {
     }
     String missing = missingFlags();
     if (missing != null) {
-      System.err.println("MemoryProbe: " + missing
-          + "; run with -Xint -Xms1g -Xmx1g -XX:+AlwaysPreTouch -XX:+UseSerialGC");
+      System.err.println(
+          "MemoryProbe: "
+              + missing
+              + "; run with -Xint -Xms1g -Xmx1g -XX:+AlwaysPreTouch -XX:+UseSerialGC");
       return 2;
     }
     Snapshot[] snapshots = args[0].equals("java-api") ? javaApi(fds) : jdkSelector(fds);
     double heap = (double) (snapshots[1].heapBytes - snapshots[0].heapBytes) / fds;
     double rss = (double) (snapshots[1].rssAnonBytes - snapshots[0].rssAnonBytes) / fds;
     System.err.printf(
-        Locale.ROOT, "MemoryProbe %s: heap %d -> %d bytes, RssAnon %d -> %d bytes%n", args[0],
-        snapshots[0].heapBytes, snapshots[1].heapBytes,
-        snapshots[0].rssAnonBytes, snapshots[1].rssAnonBytes);
+        Locale.ROOT,
+        "MemoryProbe %s: heap %d -> %d bytes, RssAnon %d -> %d bytes%n",
+        args[0],
+        snapshots[0].heapBytes,
+        snapshots[1].heapBytes,
+        snapshots[0].rssAnonBytes,
+        snapshots[1].rssAnonBytes);
     print(args[0], fds, "native_bytes_per_fd", rss);
     print(args[0], fds, "heap_bytes_per_fd", heap);
     return 0;
@@ -120,7 +125,8 @@ public final class MemoryProbe {
     if (!String.valueOf(System.getProperty("java.vm.info")).contains("interpreted mode")) {
       return "-Xint is not set, so JIT compilation would show in RssAnon";
     }
-    HotSpotDiagnosticMXBean hotspot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+    HotSpotDiagnosticMXBean hotspot =
+        ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
     if (!Boolean.parseBoolean(hotspot.getVMOption("AlwaysPreTouch").getValue())) {
       return "-XX:+AlwaysPreTouch is not set, so heap growth would show in RssAnon";
     }
@@ -152,7 +158,8 @@ public final class MemoryProbe {
         Loops.call(
             loop::runInEventWatcherLoop,
             () -> {
-              for (int i = 0; i < WARM_UP_FDS; i++) loop.watch(fds[i], WatchFlag.READ, NEVER_CALLED);
+              for (int i = 0; i < WARM_UP_FDS; i++)
+                loop.watch(fds[i], WatchFlag.READ, NEVER_CALLED);
               for (int i = 0; i < WARM_UP_FDS; i++) loop.unwatch(fds[i], WatchFlag.READ);
               return null;
             });

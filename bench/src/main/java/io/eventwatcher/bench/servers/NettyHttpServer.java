@@ -23,15 +23,15 @@ import java.util.concurrent.TimeUnit;
  * per request, as the others do: Netty stops reading at a short read) and pooled direct buffers.
  *
  * <p>Hand-written to the same bytes as the project's {@code HttpServer} (no HTTP codec): every
- * request head (anything up to CRLFCRLF, found by a small state machine that carries a partial
- * head from one read to the next) is answered with the cached response, a pooled direct buffer
- * written as a {@code retainedDuplicate()} (recycled by Netty, so nothing is allocated per
- * request); all the responses of one read burst are flushed once, in {@code channelReadComplete}
- * (one writev). The response is rebuilt when the second changes, checked once per {@code
- * channelRead} (Netty has no per-turn hook). Keep-alive always; EOF or an error closes the
- * connection, as does a head over 8 KiB. Backpressure: when the channel's outbound buffer passes
- * Netty's high water mark (64 KiB), auto-read is turned off until it drains below the low one, so
- * a client that does not read stops being read.
+ * request head (anything up to CRLFCRLF, found by a small state machine that carries a partial head
+ * from one read to the next) is answered with the cached response, a pooled direct buffer written
+ * as a {@code retainedDuplicate()} (recycled by Netty, so nothing is allocated per request); all
+ * the responses of one read burst are flushed once, in {@code channelReadComplete} (one writev).
+ * The response is rebuilt when the second changes, checked once per {@code channelRead} (Netty has
+ * no per-turn hook). Keep-alive always; EOF or an error closes the connection, as does a head over
+ * 8 KiB. Backpressure: when the channel's outbound buffer passes Netty's high water mark (64 KiB),
+ * auto-read is turned off until it drains below the low one, so a client that does not read stops
+ * being read.
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.eventwatcher.bench.servers.NettyHttpServer PORT} (0
  * picks a free port). Prints {@code listening on 127.0.0.1:<port>} once accepting; SIGTERM or
@@ -54,18 +54,20 @@ public final class NettyHttpServer {
     int port = SelectorHttpServer.parsePort(args, "NettyHttpServer");
     EpollEventLoopGroup group = new EpollEventLoopGroup(1);
     ResponseCache responses = new ResponseCache(); // event loop thread only
-    ServerBootstrap bootstrap = new ServerBootstrap()
-        .group(group, group)
-        .channel(EpollServerSocketChannel.class)
-        .option(ChannelOption.SO_BACKLOG, BACKLOG)
-        .option(ChannelOption.SO_REUSEADDR, true)
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childHandler(new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel channel) {
-            channel.pipeline().addLast(new Responder(responses));
-          }
-        });
+    ServerBootstrap bootstrap =
+        new ServerBootstrap()
+            .group(group, group)
+            .channel(EpollServerSocketChannel.class)
+            .option(ChannelOption.SO_BACKLOG, BACKLOG)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel channel) {
+                    channel.pipeline().addLast(new Responder(responses));
+                  }
+                });
     Channel listener;
     try {
       listener = bootstrap.bind(InetAddress.getLoopbackAddress(), port).sync().channel();
@@ -84,8 +86,8 @@ public final class NettyHttpServer {
 
   /**
    * Shutdown hook: closes the listener, shuts the event loop down at once (closing every
-   * connection), then halts with status 0, since the JVM would otherwise exit with 128 + the
-   * signal number. Runs on the JVM's shutdown thread.
+   * connection), then halts with status 0, since the JVM would otherwise exit with 128 + the signal
+   * number. Runs on the JVM's shutdown thread.
    */
   private static void stop(Channel listener, EpollEventLoopGroup group) {
     listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);

@@ -1,7 +1,6 @@
 package io.eventwatcher.bench.servers;
 
 import java.io.IOException;
-import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -35,12 +34,12 @@ import java.util.function.Consumer;
  * reused when connections close. Responses are built in one direct 64 KiB output buffer shared by
  * all connections (the loop serves one at a time; unlike malloc, allocateDirect zeroes, so 64 KiB
  * per connection would touch 320 MB at 5,000 connections) and written from there. Only if a write
- * cannot complete are the unwritten bytes copied to the connection's own pending buffer
- * (allocated at its first such write, kept for the connection's life); the connection then
- * switches from OP_READ to OP_WRITE, so it stops reading until that buffer is flushed, and memory
- * stays bounded. A readable connection is read once, again only while reads fill the buffer (a
- * short read means the socket was drained). This code allocates nothing per request (the JDK's
- * selector itself boxes fd numbers above 127 to find their keys, see DispatchBenchmark).
+ * cannot complete are the unwritten bytes copied to the connection's own pending buffer (allocated
+ * at its first such write, kept for the connection's life); the connection then switches from
+ * OP_READ to OP_WRITE, so it stops reading until that buffer is flushed, and memory stays bounded.
+ * A readable connection is read once, again only while reads fill the buffer (a short read means
+ * the socket was drained). This code allocates nothing per request (the JDK's selector itself boxes
+ * fd numbers above 127 to find their keys, see DispatchBenchmark).
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.eventwatcher.bench.servers.SelectorHttpServer PORT}
  * (0 picks a free port). Prints {@code listening on 127.0.0.1:<port>} once accepting; SIGTERM or
@@ -333,11 +332,18 @@ public final class SelectorHttpServer {
    * @return the response bytes
    */
   static byte[] responseBytes(long epochSecond) {
-    String date = DateTimeFormatter.RFC_1123_DATE_TIME.format(
-        Instant.ofEpochSecond(epochSecond).atOffset(ZoneOffset.UTC));
+    String date =
+        DateTimeFormatter.RFC_1123_DATE_TIME.format(
+            Instant.ofEpochSecond(epochSecond).atOffset(ZoneOffset.UTC));
     String body = "Hello from eventwatcher\n";
-    String response = "HTTP/1.1 200 OK\r\nDate: " + date + "\r\nServer: eventwatcher\r\n"
-        + "Content-Type: text/plain\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+    String response =
+        "HTTP/1.1 200 OK\r\nDate: "
+            + date
+            + "\r\nServer: eventwatcher\r\n"
+            + "Content-Type: text/plain\r\nContent-Length: "
+            + body.length()
+            + "\r\n\r\n"
+            + body;
     return response.getBytes(StandardCharsets.US_ASCII);
   }
 

@@ -14,17 +14,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>One-shot arming, as the JDK's {@code EPollPoller}: the native watcher is created one-shot, so
  * the kernel disarms a registration as it reports it, with no syscall on the loop thread. The loop
  * hands the registration to the executor and marks it in flight in its {@link Slot}; when the call
- * ends (or is skipped), its landing task re-arms it on the loop with one {@code epoll_ctl(MOD)}.
- * If the callback closed its fd meanwhile, that MOD answers ENOENT (even when the number names
- * another file by now): the registration is dropped and the error handler told, and the file that
- * took the number is never watched by mistake. A registration made while a call of the same (fd,
- * flag) is in flight is registered without being armed ({@link ExecutorRegistration#deferred})
- * and armed when that call lands, so two calls for one (fd, flag) never overlap.
+ * ends (or is skipped), its landing task re-arms it on the loop with one {@code epoll_ctl(MOD)}. If
+ * the callback closed its fd meanwhile, that MOD answers ENOENT (even when the number names another
+ * file by now): the registration is dropped and the error handler told, and the file that took the
+ * number is never watched by mistake. A registration made while a call of the same (fd, flag) is in
+ * flight is registered without being armed ({@link ExecutorRegistration#deferred}) and armed when
+ * that call lands, so two calls for one (fd, flag) never overlap.
  *
- * <p>Waiting. {@link #awaitIdle} (unwatch, replacing watch) and {@link #awaitCalls} (close) wait
- * on one condition, signalled by a call's end only when someone waits. A call that waits there
- * counts as blocked, and close() does not wait for blocked calls: two callbacks closing the watcher
- * at once would otherwise wait for each other forever. Only executor mode pays for this lock.
+ * <p>Waiting. {@link #awaitIdle} (unwatch, replacing watch) and {@link #awaitCalls} (close) wait on
+ * one condition, signalled by a call's end only when someone waits. A call that waits there counts
+ * as blocked, and close() does not wait for blocked calls: two callbacks closing the watcher at
+ * once would otherwise wait for each other forever. Only executor mode pays for this lock.
  */
 final class ExecutorDispatch implements Dispatch {
   /** The dispatch whose call the current thread is running, if any. */
@@ -35,7 +35,8 @@ final class ExecutorDispatch implements Dispatch {
   private final Reactor reactor;
   private final AtomicInteger running = new AtomicInteger(); // calls started, not finished
   private final AtomicInteger waiters = new AtomicInteger();
-  private final ReentrantLock lock = new ReentrantLock(); // not a monitor: never pins a virtual thread
+  private final ReentrantLock lock =
+      new ReentrantLock(); // not a monitor: never pins a virtual thread
   private final Condition changed = lock.newCondition();
   private int blocked; // calls of this dispatch waiting on `changed`; guarded by lock
 

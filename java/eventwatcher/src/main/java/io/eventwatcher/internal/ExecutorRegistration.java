@@ -5,11 +5,11 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * A registration whose calls run on an executor. It is itself the task handed to the executor,
- * and carries its landing task, so a hand-off allocates nothing of ours.
+ * A registration whose calls run on an executor. It is itself the task handed to the executor, and
+ * carries its landing task, so a hand-off allocates nothing of ours.
  *
- * <p>State, one int: IDLE (armed, or waiting to be), QUEUED (handed to the executor), RUNNING
- * (the call has started), each with the RETIRED bit once it left the table. The loop moves IDLE to
+ * <p>State, one int: IDLE (armed, or waiting to be), QUEUED (handed to the executor), RUNNING (the
+ * call has started), each with the RETIRED bit once it left the table. The loop moves IDLE to
  * QUEUED; the executor thread moves QUEUED to RUNNING, which fails once RETIRED is set, so a call
  * queued behind a removal never starts and nobody waits for it (a bounded executor cannot
  * deadlock); the call's end moves RUNNING back to IDLE.
@@ -30,11 +30,13 @@ final class ExecutorRegistration extends Registration implements Runnable {
   }
 
   private final ExecutorDispatch dispatch;
+
   /** Loop thread: the landing task, run on the loop once a call has ended or was skipped. */
   final Runnable landing;
+
   /**
-   * Loop thread: registered natively without being armed, because a call of an earlier
-   * registration of the same (fd, flag) was in flight; armed when that call lands.
+   * Loop thread: registered natively without being armed, because a call of an earlier registration
+   * of the same (fd, flag) was in flight; armed when that call lands.
    */
   boolean deferred;
 
@@ -43,7 +45,13 @@ final class ExecutorRegistration extends Registration implements Runnable {
 
   private volatile Thread runner;
 
-  ExecutorRegistration(ExecutorDispatch dispatch, int fd, int flag, WatchCallback callback, long turn, boolean deferred) {
+  ExecutorRegistration(
+      ExecutorDispatch dispatch,
+      int fd,
+      int flag,
+      WatchCallback callback,
+      long turn,
+      boolean deferred) {
     super(fd, flag, callback, turn);
     this.dispatch = dispatch;
     this.deferred = deferred;

@@ -7,11 +7,11 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Where errors go, so that no fault stops a loop: the watcher's error handler; if that throws
- * (anything, {@link Error}s included), the logger; if that throws too, one fixed line written to
- * fd 2 by native code without allocating or opening anything; if that fails, the report is
- * dropped. {@link #report} never throws. The logger and the fd-2 line are rate-limited (10 a
- * second, the rest counted and mentioned in the next line), so an error repeated on every event
- * costs a line now and then, not a flood. Any thread.
+ * (anything, {@link Error}s included), the logger; if that throws too, one fixed line written to fd
+ * 2 by native code without allocating or opening anything; if that fails, the report is dropped.
+ * {@link #report} never throws. The logger and the fd-2 line are rate-limited (10 a second, the
+ * rest counted and mentioned in the next line), so an error repeated on every event costs a line
+ * now and then, not a flood. Any thread.
  */
 public final class Faults {
   private static final int REPORTS_PER_SECOND = 10;
@@ -24,8 +24,8 @@ public final class Faults {
   }
 
   /**
-   * The default error handler: logs through {@link System.Logger} {@code io.eventwatcher} at
-   * ERROR, at most 10 reports a second. Each call returns a handler with its own rate limit.
+   * The default error handler: logs through {@link System.Logger} {@code io.eventwatcher} at ERROR,
+   * at most 10 reports a second. Each call returns a handler with its own rate limit.
    *
    * @return a new logging handler
    */
@@ -57,7 +57,9 @@ public final class Faults {
     try {
       handlerFailure.addSuppressed(error);
       Log.LOGGER.log(
-          Level.ERROR, "eventwatcher: error handler threw (reporting what the " + where(fd) + " threw)", handlerFailure);
+          Level.ERROR,
+          "eventwatcher: error handler threw (reporting what the " + where(fd) + " threw)",
+          handlerFailure);
       return true;
     } catch (Throwable loggerFailure) {
       return false;

@@ -124,8 +124,8 @@ public final class Native {
   static native String errorText(int errno);
 
   /**
-   * Writes one fixed line to fd 2 saying that an error report for {@code fd} was lost (and how
-   * many more were suppressed), without allocating or opening anything. Any thread.
+   * Writes one fixed line to fd 2 saying that an error report for {@code fd} was lost (and how many
+   * more were suppressed), without allocating or opening anything. Any thread.
    *
    * @return 0
    */

@@ -5,9 +5,9 @@ import org.scijava.nativelib.NativeLoader;
 
 /**
  * Loads {@code libeventwatcher_jni.so} exactly once per class loader, in this class's static
- * initialiser (the JVM runs it once). native-lib-loader extracts the library from the jar
- * ({@code natives/linux_64/}); it must never be asked twice in one JVM, because it would extract
- * over the file already mapped and crash the process.
+ * initialiser (the JVM runs it once). native-lib-loader extracts the library from the jar ({@code
+ * natives/linux_64/}); it must never be asked twice in one JVM, because it would extract over the
+ * file already mapped and crash the process.
  */
 public final class NativeLibrary {
   private static final String NAME = "eventwatcher_jni";
@@ -59,7 +59,8 @@ public final class NativeLibrary {
   public static void ensureAvailable() {
     if (UNAVAILABILITY_CAUSE != null) {
       throw new UnsupportedOperationException(
-          "eventwatcher native library is unavailable: " + UNAVAILABILITY_CAUSE, UNAVAILABILITY_CAUSE);
+          "eventwatcher native library is unavailable: " + UNAVAILABILITY_CAUSE,
+          UNAVAILABILITY_CAUSE);
     }
   }
 }

@@ -35,7 +35,8 @@ final class NativeWatcher {
    * @throws ErrnoException if epoll or the eventfd cannot be created (EMFILE, ENOMEM)
    */
   static NativeWatcher create(int maxEvents, boolean oneShot) throws ErrnoException {
-    ByteBuffer batch = ByteBuffer.allocateDirect(maxEvents * 2 * Integer.BYTES).order(ByteOrder.nativeOrder());
+    ByteBuffer batch =
+        ByteBuffer.allocateDirect(maxEvents * 2 * Integer.BYTES).order(ByteOrder.nativeOrder());
     long handle = Native.create(maxEvents, batch, oneShot);
     if (handle < 0) throw Errno.exception("epoll_create1/eventfd", -1, (int) handle);
     return new NativeWatcher(handle, batch);

@@ -12,19 +12,19 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * The loop thread of a watcher, and the operations that run on it. {@link
- * io.eventwatcher.EventWatcher} documents the contract; this class states how it is kept, with
- * the pieces it wires together: the {@link NativeWatcher} (epoll and the batch), the {@link
- * FdTable} of callbacks, the {@link TaskQueue}, the {@link Dispatch} strategy and {@link Faults}.
+ * io.eventwatcher.EventWatcher} documents the contract; this class states how it is kept, with the
+ * pieces it wires together: the {@link NativeWatcher} (epoll and the batch), the {@link FdTable} of
+ * callbacks, the {@link TaskQueue}, the {@link Dispatch} strategy and {@link Faults}.
  *
  * <p>Threads. The table, {@code turn} and the native watcher's registrations belong to the loop
  * thread (asserted at each entry point), so dispatch takes no lock. Other threads change them by
  * handing the operation to the loop and waiting for it ({@link #call}), as the native core does.
  *
  * <p>A turn. One downcall: the native side waits (not at all if tasks are pending), records each
- * ready (fd, flag) in the batch, and returns how many; the loop then calls the current
- * registration of each entry and runs queued tasks. A registration made during turn N has {@code
- * sinceTurn == N} and ignores that turn's events, fetched before it existed; a replaced or removed
- * registration is no longer in the table, so events already fetched for it are dropped.
+ * ready (fd, flag) in the batch, and returns how many; the loop then calls the current registration
+ * of each entry and runs queued tasks. A registration made during turn N has {@code sinceTurn == N}
+ * and ignores that turn's events, fetched before it existed; a replaced or removed registration is
+ * no longer in the table, so events already fetched for it are dropped.
  *
  * <p>The loop never dies. Whatever a callback, task or error handler throws is reported through
  * {@link Faults} (which never throws) and the loop goes on; a failed epoll_wait is reported (the
@@ -55,12 +55,20 @@ public final class Reactor {
    * @param executor where callbacks run, or null for the loop thread
    * @throws IOException if epoll or the eventfd cannot be created
    */
-  public Reactor(String threadName, boolean daemon, Executor executor, ErrorHandler errorHandler, int maxEvents)
+  public Reactor(
+      String threadName,
+      boolean daemon,
+      Executor executor,
+      ErrorHandler errorHandler,
+      int maxEvents)
       throws IOException {
     faults = new Faults(errorHandler);
     watcher = NativeWatcher.create(maxEvents, executor != null);
     tasks = new TaskQueue(watcher);
-    dispatch = executor == null ? new InlineDispatch(faults) : new ExecutorDispatch(executor, faults, this);
+    dispatch =
+        executor == null
+            ? new InlineDispatch(faults)
+            : new ExecutorDispatch(executor, faults, this);
     thread = new Thread(this::loop, threadName);
     thread.setDaemon(daemon);
     try {
@@ -96,7 +104,8 @@ public final class Reactor {
     for (int i = 0; i < count && !closing; i++) {
       int entry = watcher.entry(i);
       Registration registration = table.registration(entry >>> 1, entry & 1);
-      if (registration != null && registration.sinceTurn != current) dispatch.dispatch(registration);
+      if (registration != null && registration.sinceTurn != current)
+        dispatch.dispatch(registration);
     }
     tasks.run(MAX_TASKS_PER_TURN, faults);
   }
@@ -104,10 +113,15 @@ public final class Reactor {
   private void waitFailed(int negativeErrno) {
     failedTurns++;
     if ((failedTurns & (failedTurns - 1)) == 0) {
-      faults.report(-1, Errno.exception("epoll_wait (failure " + failedTurns + " in a row)", -1, negativeErrno));
+      faults.report(
+          -1,
+          Errno.exception("epoll_wait (failure " + failedTurns + " in a row)", -1, negativeErrno));
     }
     // close() unparks: the back-off never delays it.
-    LockSupport.parkNanos(this, Math.min(TimeUnit.MILLISECONDS.toNanos(1L << Math.min(failedTurns, 10)), MAX_BACK_OFF_NANOS));
+    LockSupport.parkNanos(
+        this,
+        Math.min(
+            TimeUnit.MILLISECONDS.toNanos(1L << Math.min(failedTurns, 10)), MAX_BACK_OFF_NANOS));
   }
 
   /** Ends the loop: calls not started never start, tasks submitted before close run, then frees. */
@@ -160,8 +174,8 @@ public final class Reactor {
   }
 
   /**
-   * Registers {@code callback} for (fd, flag), replacing the current one, which is not running
-   * when this returns (unless the caller is that callback, or the loop thread). Any thread.
+   * Registers {@code callback} for (fd, flag), replacing the current one, which is not running when
+   * this returns (unless the caller is that callback, or the loop thread). Any thread.
    *
    * @throws IOException if epoll refuses the fd
    * @throws IllegalStateException if closed

@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A TCP broadcast chat server on one {@link io.eventwatcher.EventWatcher} loop thread. Protocol: newline-delimited
- * text; every complete line a client sends goes to every other connected client, byte for byte, in
- * order.
+ * A TCP broadcast chat server on one {@link io.eventwatcher.EventWatcher} loop thread. Protocol:
+ * newline-delimited text; every complete line a client sends goes to every other connected client,
+ * byte for byte, in order.
  *
  * <p>All state belongs to the loop thread (callbacks run inline there), so nothing is locked. Per
  * client there is an inbound buffer that reassembles lines across reads (TCP delivers a byte
@@ -28,12 +28,16 @@ public final class ChatServer extends TcpServer {
   public static final class Config {
     /** Port to listen on; 0 picks a free one. */
     public int port = 8080;
+
     /** Address to bind. */
     public String host = "127.0.0.1";
+
     /** Longest line accepted, newline excluded. */
     public int maxLineBytes = 64 * 1024;
+
     /** Most bytes that may wait for one client before it is disconnected as too slow. */
     public int maxPendingBytes = 1024 * 1024;
+
     /** Where connections and disconnections are logged; null for silence. */
     public PrintStream log = System.out;
   }
@@ -42,14 +46,19 @@ public final class ChatServer extends TcpServer {
   public static final class Stats {
     /** Connections accepted. */
     public final AtomicLong connections = new AtomicLong();
+
     /** Clients gone, for any reason. */
     public final AtomicLong disconnections = new AtomicLong();
+
     /** Complete lines received (each relayed to every other client). */
     public final AtomicLong linesReceived = new AtomicLong();
+
     /** Line bytes queued for recipients. */
     public final AtomicLong bytesDelivered = new AtomicLong();
+
     /** Clients disconnected for not reading (outbound limit reached). */
     public final AtomicLong slowClientsDropped = new AtomicLong();
+
     /** Clients disconnected for a line over the maximum. */
     public final AtomicLong longLinesDropped = new AtomicLong();
   }
@@ -165,7 +174,12 @@ public final class ChatServer extends TcpServer {
         if (recipient.closed || !recipient.out.queue(line)) {
           if (!recipient.closed) {
             stats.slowClientsDropped.incrementAndGet();
-            disconnect(recipient, "too slow: " + recipient.out.pending() + " bytes pending, limit " + config.maxPendingBytes);
+            disconnect(
+                recipient,
+                "too slow: "
+                    + recipient.out.pending()
+                    + " bytes pending, limit "
+                    + config.maxPendingBytes);
           }
           continue;
         }

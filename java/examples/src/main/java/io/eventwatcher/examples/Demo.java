@@ -67,19 +67,25 @@ final class Demo {
       out.println();
       out.println(
           "[demo] summary: "
-              + stats.connections.get() + " connections, "
-              + stats.linesReceived.get() + " lines received, "
-              + stats.bytesDelivered.get() + " bytes delivered, "
-              + stats.disconnections.get() + " disconnections");
+              + stats.connections.get()
+              + " connections, "
+              + stats.linesReceived.get()
+              + " lines received, "
+              + stats.bytesDelivered.get()
+              + " bytes delivered, "
+              + stats.disconnections.get()
+              + " disconnections");
     }
     out.println("[demo] done");
     return 0;
   }
 
-  private static void awaitCount(LongSupplier counter, long target, String what) throws IOException {
+  private static void awaitCount(LongSupplier counter, long target, String what)
+      throws IOException {
     long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000L;
     while (counter.getAsLong() < target) {
-      if (System.nanoTime() > deadline) throw new IOException("demo: timed out waiting for " + what);
+      if (System.nanoTime() > deadline)
+        throw new IOException("demo: timed out waiting for " + what);
       Thread.onSpinWait();
       Thread.yield();
     }
@@ -98,7 +104,9 @@ final class Demo {
       socket.setSoTimeout(TIMEOUT_MS);
       socket.setTcpNoDelay(true);
       output = socket.getOutputStream();
-      input = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+      input =
+          new BufferedReader(
+              new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
     }
 
     void send(String text) throws IOException {
@@ -109,7 +117,8 @@ final class Demo {
     void expect(String line, PrintStream out) throws IOException {
       String received = input.readLine();
       if (!line.equals(received)) {
-        throw new IOException("demo: " + name + " expected '" + line + "' but received '" + received + "'");
+        throw new IOException(
+            "demo: " + name + " expected '" + line + "' but received '" + received + "'");
       }
       out.printf("  %-5s received: %s%n", name, received);
     }

@@ -16,10 +16,11 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A small HTTP/1.1 server on one {@link io.eventwatcher.EventWatcher} loop thread: keep-alive, pipelining, {@code
- * GET /} (a short text), {@code GET /stats} (live counters as JSON), 404 for other paths, 400 for a
- * malformed request, 405 for methods other than GET and HEAD, 431 for a header block over the
- * limit; {@code Connection: close} honoured. Requests with a body are refused (400).
+ * A small HTTP/1.1 server on one {@link io.eventwatcher.EventWatcher} loop thread: keep-alive,
+ * pipelining, {@code GET /} (a short text), {@code GET /stats} (live counters as JSON), 404 for
+ * other paths, 400 for a malformed request, 405 for methods other than GET and HEAD, 431 for a
+ * header block over the limit; {@code Connection: close} honoured. Requests with a body are refused
+ * (400).
  *
  * <p>Requests are parsed in place in each connection's direct inbound buffer and answered by
  * copying prepared bytes, so a steady stream of {@code GET /} allocates nothing per request.
@@ -31,12 +32,16 @@ public final class HttpServer extends TcpServer {
   public static final class Config {
     /** Port to listen on; 0 picks a free one. */
     public int port = 8081;
+
     /** Address to bind. */
     public String host = "127.0.0.1";
+
     /** Largest request head (request line and headers) accepted; larger gets 431. */
     public int maxHeaderBytes = 8192;
+
     /** Most response bytes that may wait for one connection. */
     public int maxPendingBytes = 1024 * 1024;
+
     /** Where errors are logged; null for silence. */
     public PrintStream log = System.err;
   }
@@ -45,19 +50,24 @@ public final class HttpServer extends TcpServer {
   public static final class Stats {
     /** Connections accepted. */
     public final AtomicLong connections = new AtomicLong();
+
     /** Connections open now. */
     public final AtomicLong openConnections = new AtomicLong();
+
     /** Request heads answered (any status). */
     public final AtomicLong requests = new AtomicLong();
+
     /** Bytes read from clients. */
     public final AtomicLong bytesIn = new AtomicLong();
+
     /** Response bytes queued for clients. */
     public final AtomicLong bytesOut = new AtomicLong();
   }
 
   private static final int MAX_READS_PER_CALL = 16;
   private static final int FLUSH_THRESHOLD = 64 * 1024;
-  private static final byte[] HELLO = "Hello from eventwatcher\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] HELLO =
+      "Hello from eventwatcher\n".getBytes(StandardCharsets.US_ASCII);
 
   private final Config config;
   private final Stats stats = new Stats();
@@ -119,11 +129,14 @@ public final class HttpServer extends TcpServer {
         answerRequests(connection);
         // A deep pipeline: send what is ready before the queue reaches its limit.
         if (connection.out.pending() >= FLUSH_THRESHOLD) connection.out.flush();
-        if (connection.closeWhenFlushed || (n == 0 && connection.in.hasRemaining()) || (n > 0 && n < room)) {
+        if (connection.closeWhenFlushed
+            || (n == 0 && connection.in.hasRemaining())
+            || (n > 0 && n < room)) {
           break;
         }
       }
-      // Everything answered in this call goes out in one write (100 pipelined requests: one syscall).
+      // Everything answered in this call goes out in one write (100 pipelined requests: one
+      // syscall).
       connection.out.flush();
       if (connection.closeWhenFlushed) finish(connection);
     } catch (IOException e) {
@@ -132,9 +145,9 @@ public final class HttpServer extends TcpServer {
   }
 
   /**
-   * The connection is closing: close now if everything is sent, else stop reading and let the
-   * WRITE path finish. Reading must stop: at EOF, or with bytes we will never read, the fd stays
-   * readable and level-triggered READ interest would call us on every turn (a busy loop).
+   * The connection is closing: close now if everything is sent, else stop reading and let the WRITE
+   * path finish. Reading must stop: at EOF, or with bytes we will never read, the fd stays readable
+   * and level-triggered READ interest would call us on every turn (a busy loop).
    */
   private void finish(Connection connection) throws IOException {
     if (connection.out.pending() == 0) {
@@ -197,32 +210,52 @@ public final class HttpServer extends TcpServer {
     }
   }
 
-  private void respond(Connection connection, int status, String reason, boolean keepAlive) throws IOException {
+  private void respond(Connection connection, int status, String reason, boolean keepAlive)
+      throws IOException {
     respond(connection, status, reason + "\n", keepAlive, false, "text/plain");
   }
 
-  private void respond(Connection connection, int status, String body, boolean keepAlive, boolean headOnly, String type)
+  private void respond(
+      Connection connection,
+      int status,
+      String body,
+      boolean keepAlive,
+      boolean headOnly,
+      String type)
       throws IOException {
-    String reason = switch (status) {
-      case 200 -> "OK";
-      case 400 -> "Bad Request";
-      case 404 -> "Not Found";
-      case 405 -> "Method Not Allowed";
-      case 431 -> "Request Header Fields Too Large";
-      default -> "Error";
-    };
+    String reason =
+        switch (status) {
+          case 200 -> "OK";
+          case 400 -> "Bad Request";
+          case 404 -> "Not Found";
+          case 405 -> "Method Not Allowed";
+          case 431 -> "Request Header Fields Too Large";
+          default -> "Error";
+        };
     byte[] bodyBytes = body.getBytes(StandardCharsets.UTF_8);
-    StringBuilder head = new StringBuilder(160)
-        .append("HTTP/1.1 ").append(status).append(' ').append(reason).append("\r\n")
-        .append("Date: ").append(responses.date()).append("\r\n")
-        .append("Server: eventwatcher\r\n")
-        .append("Content-Type: ").append(type).append("\r\n")
-        .append("Content-Length: ").append(bodyBytes.length).append("\r\n");
+    StringBuilder head =
+        new StringBuilder(160)
+            .append("HTTP/1.1 ")
+            .append(status)
+            .append(' ')
+            .append(reason)
+            .append("\r\n")
+            .append("Date: ")
+            .append(responses.date())
+            .append("\r\n")
+            .append("Server: eventwatcher\r\n")
+            .append("Content-Type: ")
+            .append(type)
+            .append("\r\n")
+            .append("Content-Length: ")
+            .append(bodyBytes.length)
+            .append("\r\n");
     if (status == 405) head.append("Allow: GET, HEAD\r\n");
     if (!keepAlive) head.append("Connection: close\r\n");
     head.append("\r\n");
     byte[] headBytes = head.toString().getBytes(StandardCharsets.US_ASCII);
-    ByteBuffer response = ByteBuffer.allocateDirect(headBytes.length + (headOnly ? 0 : bodyBytes.length));
+    ByteBuffer response =
+        ByteBuffer.allocateDirect(headBytes.length + (headOnly ? 0 : bodyBytes.length));
     response.put(headBytes);
     if (!headOnly) response.put(bodyBytes);
     connection.out(response.flip());
@@ -230,11 +263,17 @@ public final class HttpServer extends TcpServer {
   }
 
   private String statsJson() {
-    return "{\"connections\":" + stats.connections.get()
-        + ",\"open_connections\":" + stats.openConnections.get()
-        + ",\"requests\":" + stats.requests.get()
-        + ",\"bytes_in\":" + stats.bytesIn.get()
-        + ",\"bytes_out\":" + stats.bytesOut.get() + "}\n";
+    return "{\"connections\":"
+        + stats.connections.get()
+        + ",\"open_connections\":"
+        + stats.openConnections.get()
+        + ",\"requests\":"
+        + stats.requests.get()
+        + ",\"bytes_in\":"
+        + stats.bytesIn.get()
+        + ",\"bytes_out\":"
+        + stats.bytesOut.get()
+        + "}\n";
   }
 
   private void close(Connection connection) {
@@ -279,9 +318,15 @@ public final class HttpServer extends TcpServer {
     }
 
     private ByteBuffer build(boolean closing) {
-      String head = "HTTP/1.1 200 OK\r\nDate: " + date + "\r\nServer: eventwatcher\r\n"
-          + "Content-Type: text/plain\r\nContent-Length: " + HELLO.length + "\r\n"
-          + (closing ? "Connection: close\r\n" : "") + "\r\n";
+      String head =
+          "HTTP/1.1 200 OK\r\nDate: "
+              + date
+              + "\r\nServer: eventwatcher\r\n"
+              + "Content-Type: text/plain\r\nContent-Length: "
+              + HELLO.length
+              + "\r\n"
+              + (closing ? "Connection: close\r\n" : "")
+              + "\r\n";
       byte[] bytes = head.getBytes(StandardCharsets.US_ASCII);
       return ByteBuffer.allocateDirect(bytes.length + HELLO.length).put(bytes).put(HELLO).flip();
     }

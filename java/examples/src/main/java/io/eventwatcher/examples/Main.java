@@ -94,11 +94,15 @@ public final class Main {
         }
         case "chat" -> {
           if (wantsHelp(options, out, CHAT_USAGE)) return 0;
-          return serveChat(Options.parse(options, "chat", "--port", "--host", "--max-line-bytes", "--max-pending-bytes"), out);
+          return serveChat(
+              Options.parse(
+                  options, "chat", "--port", "--host", "--max-line-bytes", "--max-pending-bytes"),
+              out);
         }
         case "http" -> {
           if (wantsHelp(options, out, HTTP_USAGE)) return 0;
-          return serveHttp(Options.parse(options, "http", "--port", "--host", "--max-header-bytes"), out);
+          return serveHttp(
+              Options.parse(options, "http", "--port", "--host", "--max-header-bytes"), out);
         }
         default -> throw new UsageException("unknown command '" + command + "' (try --help)");
       }
@@ -124,7 +128,8 @@ public final class Main {
     return false;
   }
 
-  private static int serveChat(Options options, PrintStream out) throws IOException, UsageException {
+  private static int serveChat(Options options, PrintStream out)
+      throws IOException, UsageException {
     ChatServer.Config config = new ChatServer.Config();
     config.port = options.port(8080);
     config.host = options.string("--host", config.host);
@@ -132,18 +137,25 @@ public final class Main {
     config.maxPendingBytes = options.positive("--max-pending-bytes", config.maxPendingBytes);
     config.log = out;
     ChatServer server = ChatServer.start(config);
-    out.println("chat server listening on " + config.host + ":" + server.port() + " (Ctrl-C to stop)");
+    out.println(
+        "chat server listening on " + config.host + ":" + server.port() + " (Ctrl-C to stop)");
     serveUntilSignalled(server, out);
     return 0;
   }
 
-  private static int serveHttp(Options options, PrintStream out) throws IOException, UsageException {
+  private static int serveHttp(Options options, PrintStream out)
+      throws IOException, UsageException {
     HttpServer.Config config = new HttpServer.Config();
     config.port = options.port(8081);
     config.host = options.string("--host", config.host);
     config.maxHeaderBytes = options.positive("--max-header-bytes", config.maxHeaderBytes);
     HttpServer server = HttpServer.start(config);
-    out.println("http server listening on http://" + config.host + ":" + server.port() + "/ (Ctrl-C to stop)");
+    out.println(
+        "http server listening on http://"
+            + config.host
+            + ":"
+            + server.port()
+            + "/ (Ctrl-C to stop)");
     serveUntilSignalled(server, out);
     return 0;
   }

@@ -29,7 +29,8 @@ final class Options {
         value = arg.substring(equals + 1);
       }
       if (!allowed.contains(name)) {
-        throw new UsageException("unknown option '" + arg + "' for " + command + " (try " + command + " --help)");
+        throw new UsageException(
+            "unknown option '" + arg + "' for " + command + " (try " + command + " --help)");
       }
       if (value == null) {
         if (i + 1 >= args.length) throw new UsageException(name + " needs a value");
@@ -48,7 +49,8 @@ final class Options {
     String text = values.get("--port");
     if (text == null) return fallback;
     int port = integer("--port", text);
-    if (port < 0 || port > 65535) throw new UsageException("--port must be in 0..65535, got " + text);
+    if (port < 0 || port > 65535)
+      throw new UsageException("--port must be in 0..65535, got " + text);
     return port;
   }
 

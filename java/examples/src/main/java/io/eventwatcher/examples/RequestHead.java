@@ -3,9 +3,9 @@ package io.eventwatcher.examples;
 import java.nio.ByteBuffer;
 
 /**
- * An HTTP/1.x request head parsed in place: no strings, no allocation. Reused per connection.
- * Only what the server needs is kept: the method, the path's position, keep-alive and whether a
- * body follows.
+ * An HTTP/1.x request head parsed in place: no strings, no allocation. Reused per connection. Only
+ * what the server needs is kept: the method, the path's position, keep-alive and whether a body
+ * follows.
  */
 final class RequestHead {
   boolean isGet;
@@ -23,7 +23,10 @@ final class RequestHead {
    */
   static int find(ByteBuffer in, int start, int scanned) {
     for (int i = Math.max(start, scanned - 3); i + 3 < in.position(); i++) {
-      if (in.get(i) == '\r' && in.get(i + 1) == '\n' && in.get(i + 2) == '\r' && in.get(i + 3) == '\n') {
+      if (in.get(i) == '\r'
+          && in.get(i + 1) == '\n'
+          && in.get(i + 2) == '\r'
+          && in.get(i + 3) == '\n') {
         return i + 4;
       }
     }

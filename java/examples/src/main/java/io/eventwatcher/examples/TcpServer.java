@@ -37,7 +37,9 @@ abstract class TcpServer implements AutoCloseable {
       watcher =
           EventWatcher.builder()
               .threadName(threadName)
-              .errorHandler((fd, error) -> log((fd >= 0 ? "callback for fd " + fd : "task") + " threw: " + error))
+              .errorHandler(
+                  (fd, error) ->
+                      log((fd >= 0 ? "callback for fd " + fd : "task") + " threw: " + error))
               .build();
     } catch (IOException | RuntimeException e) {
       listener.close();

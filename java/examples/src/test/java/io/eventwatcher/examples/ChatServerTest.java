@@ -59,7 +59,10 @@ class ChatServerTest {
     return socket;
   }
 
-  /** Writes all lines as one byte stream cut at random points: lines split across writes, and several lines per write. */
+  /**
+   * Writes all lines as one byte stream cut at random points: lines split across writes, and
+   * several lines per write.
+   */
   static void sendChopped(Socket socket, List<byte[]> lines, Random random) throws IOException {
     ByteArrayOutputStream all = new ByteArrayOutputStream();
     for (byte[] line : lines) all.writeBytes(line);
@@ -111,7 +114,8 @@ class ChatServerTest {
       try {
         lines.add(reader.next());
       } catch (IOException e) {
-        throw new IOException("after " + lines.size() + " of " + count + " lines: " + e.getMessage(), e);
+        throw new IOException(
+            "after " + lines.size() + " of " + count + " lines: " + e.getMessage(), e);
       }
     }
     return lines;
@@ -129,27 +133,38 @@ class ChatServerTest {
     }
   }
 
-  /** Checks that {@code received} holds, per sender in {@code senders}, exactly lines 0..count-1 in order, byte-exact. */
-  static void assertComplete(int receiver, List<String> received, List<Integer> senders, int count) {
+  /**
+   * Checks that {@code received} holds, per sender in {@code senders}, exactly lines 0..count-1 in
+   * order, byte-exact.
+   */
+  static void assertComplete(
+      int receiver, List<String> received, List<Integer> senders, int count) {
     int[] next = new int[EXPECTED.length];
     for (String text : received) {
       int sender = Integer.parseInt(text, 0, text.indexOf(':'), 10);
       assertTrue(sender != receiver, "client " + receiver + " received its own line");
       int seq = next[sender]++;
       if (!EXPECTED[sender][seq].equals(text)) {
-        assertEquals(EXPECTED[sender][seq], text, "client " + receiver + ": line " + seq + " of client " + sender);
+        assertEquals(
+            EXPECTED[sender][seq],
+            text,
+            "client " + receiver + ": line " + seq + " of client " + sender);
       }
     }
     for (int sender : senders) {
-      if (sender != receiver) assertEquals(count, next[sender], "client " + receiver + " from " + sender);
+      if (sender != receiver)
+        assertEquals(count, next[sender], "client " + receiver + " from " + sender);
     }
   }
 
   static void awaitCount(LongSupplier counter, long target) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
     while (counter.getAsLong() < target) {
-      assertTrue(System.nanoTime() < deadline, "counter stuck at " + counter.getAsLong() + ", wanted " + target);
-      Thread.sleep(1); // polling a counter the server advances; the bound is only for a broken server
+      assertTrue(
+          System.nanoTime() < deadline,
+          "counter stuck at " + counter.getAsLong() + ", wanted " + target);
+      Thread.sleep(
+          1); // polling a counter the server advances; the bound is only for a broken server
     }
   }
 
@@ -169,20 +184,28 @@ class ChatServerTest {
       List<Future<?>> received = new ArrayList<>();
       for (int c = 0; c < clients; c++) {
         final int receiver = c;
-        received.add(pool.submit(() -> {
-          assertComplete(receiver, readLines(sockets[receiver], (clients - 1) * linesEach), everyone, linesEach);
-          return null;
-        }));
+        received.add(
+            pool.submit(
+                () -> {
+                  assertComplete(
+                      receiver,
+                      readLines(sockets[receiver], (clients - 1) * linesEach),
+                      everyone,
+                      linesEach);
+                  return null;
+                }));
       }
       List<Future<?>> sent = new ArrayList<>();
       for (int c = 0; c < clients; c++) {
         final int sender = c;
-        sent.add(pool.submit(() -> {
-          List<byte[]> lines = new ArrayList<>();
-          for (int seq = 0; seq < linesEach; seq++) lines.add(line(sender, seq));
-          sendChopped(sockets[sender], lines, new Random(sender));
-          return null;
-        }));
+        sent.add(
+            pool.submit(
+                () -> {
+                  List<byte[]> lines = new ArrayList<>();
+                  for (int seq = 0; seq < linesEach; seq++) lines.add(line(sender, seq));
+                  sendChopped(sockets[sender], lines, new Random(sender));
+                  return null;
+                }));
       }
       for (Future<?> future : sent) future.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
       for (Future<?> future : received) future.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
@@ -205,14 +228,18 @@ class ChatServerTest {
       awaitCount(server.stats().connections::get, 3);
       // The reader checks every line as it arrives (sender is client 1 in line()).
       AtomicInteger verified = new AtomicInteger();
-      Future<?> reading = pool.submit(() -> {
-        LineReader lines = new LineReader(reader);
-        for (int seq = 0; ; seq++) {
-          byte[] expected = line(1, seq);
-          assertEquals(new String(expected, 0, expected.length - 1, StandardCharsets.US_ASCII), lines.next());
-          verified.incrementAndGet();
-        }
-      });
+      Future<?> reading =
+          pool.submit(
+              () -> {
+                LineReader lines = new LineReader(reader);
+                for (int seq = 0; ; seq++) {
+                  byte[] expected = line(1, seq);
+                  assertEquals(
+                      new String(expected, 0, expected.length - 1, StandardCharsets.US_ASCII),
+                      lines.next());
+                  verified.incrementAndGet();
+                }
+              });
       // Send until the slow client is dropped: how much the kernel buffers for it varies (loopback
       // autotunes send buffers to megabytes), so the test does not guess. Bounded at ~200 MB.
       Random random = new Random(7);
@@ -252,29 +279,36 @@ class ChatServerTest {
       List<Future<List<String>>> received = new ArrayList<>();
       for (int c = 0; c < stayers; c++) {
         Socket socket = sockets[c];
-        received.add(pool.submit(() -> readUntilFromStayers(socket, stayers, (stayers - 1) * linesEach)));
+        received.add(
+            pool.submit(() -> readUntilFromStayers(socket, stayers, (stayers - 1) * linesEach)));
       }
       List<Future<?>> sent = new ArrayList<>();
       for (int c = 0; c < sockets.length; c++) {
         final int sender = c;
-        sent.add(pool.submit(() -> {
-          List<byte[]> lines = new ArrayList<>();
-          for (int seq = 0; seq < linesEach; seq++) lines.add(line(sender, seq));
-          if (sender >= stayers) {
-            // Leave mid-stream: half the lines, a torn one, then an abrupt close (RST).
-            sendChopped(sockets[sender], lines.subList(0, linesEach / 2), new Random(sender));
-            sockets[sender].getOutputStream().write(Arrays.copyOf(lines.get(linesEach / 2), 5));
-            sockets[sender].setSoLinger(true, 0);
-            sockets[sender].close();
-          } else {
-            sendChopped(sockets[sender], lines, new Random(sender));
-          }
-          return null;
-        }));
+        sent.add(
+            pool.submit(
+                () -> {
+                  List<byte[]> lines = new ArrayList<>();
+                  for (int seq = 0; seq < linesEach; seq++) lines.add(line(sender, seq));
+                  if (sender >= stayers) {
+                    // Leave mid-stream: half the lines, a torn one, then an abrupt close (RST).
+                    sendChopped(
+                        sockets[sender], lines.subList(0, linesEach / 2), new Random(sender));
+                    sockets[sender]
+                        .getOutputStream()
+                        .write(Arrays.copyOf(lines.get(linesEach / 2), 5));
+                    sockets[sender].setSoLinger(true, 0);
+                    sockets[sender].close();
+                  } else {
+                    sendChopped(sockets[sender], lines, new Random(sender));
+                  }
+                  return null;
+                }));
       }
       for (Future<?> future : sent) future.get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
       for (int c = 0; c < stayers; c++) {
-        assertComplete(c, received.get(c).get(TIMEOUT_MS, TimeUnit.MILLISECONDS), staying, linesEach);
+        assertComplete(
+            c, received.get(c).get(TIMEOUT_MS, TimeUnit.MILLISECONDS), staying, linesEach);
       }
       awaitCount(server.stats().disconnections::get, leavers);
       for (int c = 0; c < stayers; c++) sockets[c].close();
@@ -283,8 +317,11 @@ class ChatServerTest {
     }
   }
 
-  /** Reads lines, keeping those from clients below {@code stayers}, until {@code count} are kept. */
-  private static List<String> readUntilFromStayers(Socket socket, int stayers, int count) throws IOException {
+  /**
+   * Reads lines, keeping those from clients below {@code stayers}, until {@code count} are kept.
+   */
+  private static List<String> readUntilFromStayers(Socket socket, int stayers, int count)
+      throws IOException {
     LineReader reader = new LineReader(socket);
     List<String> kept = new ArrayList<>();
     while (kept.size() < count) {
@@ -310,7 +347,9 @@ class ChatServerTest {
       try (Socket other = connect(server.port())) {
         awaitCount(server.stats().connections::get, 3);
         other.getOutputStream().write(line(9, 0));
-        assertEquals(List.of(new String(line(9, 0), StandardCharsets.US_ASCII).strip()), readLines(listener, 1));
+        assertEquals(
+            List.of(new String(line(9, 0), StandardCharsets.US_ASCII).strip()),
+            readLines(listener, 1));
       }
     }
   }

@@ -30,15 +30,22 @@ class CliTest {
   static Run run(String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    int status =
+        Main.run(
+            args,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Run(
+        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
   /** A usage error: status 2 and exactly one line on stderr, with no stack trace. */
   static void assertOneLineError(int status, Run run, String expectedText) {
     assertEquals(status, run.status(), run.err());
     assertEquals("", run.out());
-    assertTrue(run.err().endsWith("\n") && run.err().indexOf('\n') == run.err().length() - 1, "one line: " + run.err());
+    assertTrue(
+        run.err().endsWith("\n") && run.err().indexOf('\n') == run.err().length() - 1,
+        "one line: " + run.err());
     assertTrue(run.err().startsWith("eventwatcher: "), run.err());
     assertTrue(run.err().contains(expectedText), run.err());
     assertFalse(run.err().contains("\tat "), run.err());
@@ -69,7 +76,8 @@ class CliTest {
     assertOneLineError(2, run("http", "--port=70000"), "--port must be in 0..65535");
     assertOneLineError(2, run("chat", "--port"), "--port needs a value");
     assertOneLineError(2, run("http", "--colour", "red"), "unknown option '--colour'");
-    assertOneLineError(2, run("chat", "--max-line-bytes", "0"), "--max-line-bytes must be at least 1");
+    assertOneLineError(
+        2, run("chat", "--max-line-bytes", "0"), "--max-line-bytes must be at least 1");
     assertOneLineError(2, run("demo", "--port", "1"), "unknown option '--port'");
   }
 
@@ -110,15 +118,21 @@ class CliTest {
     commandLine.add(Main.class.getName());
     commandLine.addAll(List.of(command, "--port", "0"));
     Process process = new ProcessBuilder(commandLine).redirectErrorStream(true).start();
-    try (BufferedReader output = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader output =
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       String banner = output.readLine();
-      Matcher port = Pattern.compile("listening on (?:http://)?127\\.0\\.0\\.1:(\\d+)").matcher(String.valueOf(banner));
+      Matcher port =
+          Pattern.compile("listening on (?:http://)?127\\.0\\.0\\.1:(\\d+)")
+              .matcher(String.valueOf(banner));
       assertTrue(port.find(), "banner: " + banner);
       try (Socket client = new Socket()) {
         client.connect(new InetSocketAddress("127.0.0.1", Integer.parseInt(port.group(1))), 10_000);
         client.setSoTimeout(10_000);
         if (command.equals("http")) {
-          client.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+          client
+              .getOutputStream()
+              .write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
           // Read the whole response, so that what follows can only be the server's close.
           StringBuilder response = new StringBuilder();
           while (!response.toString().endsWith("Hello from eventwatcher\n")) {
@@ -130,7 +144,8 @@ class CliTest {
         } else {
           assertTrue(output.readLine().contains("connected"));
         }
-        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start();
+        Process kill =
+            new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start();
         assertEquals(0, kill.waitFor());
         assertEquals(-1, client.getInputStream().read(), "the server should close its clients");
       }

@@ -25,14 +25,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The HTTP server in a child JVM whose RLIMIT_NOFILE is lower than the number of clients: accept
- * fails with EMFILE while they are connected. No thread may die (the JVM reports a dying thread
- * as "Exception in thread" on stderr), and once the clients leave the same server answers again.
+ * fails with EMFILE while they are connected. No thread may die (the JVM reports a dying thread as
+ * "Exception in thread" on stderr), and once the clients leave the same server answers again.
  */
 class DescriptorExhaustionTest {
   private static final int FD_LIMIT = 64;
   private static final int CLIENTS = 150; // more than FD_LIMIT; fewer than it plus the backlog
   private static final long PATIENCE_MS = 20_000;
-  private static final Pattern LISTENING = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/");
+  private static final Pattern LISTENING =
+      Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/");
 
   @Test
   void theServerOutlivesDescriptorExhaustionAndServesAgain(@TempDir Path work) throws Exception {
@@ -55,7 +56,9 @@ class DescriptorExhaustionTest {
             .start();
     List<Socket> clients = new ArrayList<>();
     try {
-      BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+      BufferedReader out =
+          new BufferedReader(
+              new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
       int port = port(out.readLine(), stderr);
       CompletableFuture.runAsync(() -> drain(server.getInputStream()));
 
@@ -96,9 +99,14 @@ class DescriptorExhaustionTest {
         socket.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
         socket.setSoTimeout(2_000);
         OutputStream request = socket.getOutputStream();
-        request.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        request.write(
+            "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII));
         request.flush();
-        String line = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+        String line =
+            new BufferedReader(
+                    new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII))
+                .readLine();
         if (line != null) return line;
       } catch (IOException e) {
         last = e; // not accepted yet (the old connections are still being closed)
@@ -112,7 +120,8 @@ class DescriptorExhaustionTest {
   private static void awaitInFile(Path file, String text) throws IOException, InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MS);
     while (!contains(file, text)) {
-      if (System.nanoTime() > deadline) fail("no '" + text + "' in the server's stderr:\n" + head(file));
+      if (System.nanoTime() > deadline)
+        fail("no '" + text + "' in the server's stderr:\n" + head(file));
       Thread.onSpinWait();
     }
   }
