@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 /* Prints one result: RESULT <workload> <impl> <param> <metric> <value>, tab-separated. */
-static inline void bench_result(const char *workload, const char *impl, const char *param, const char *metric,
-                                double value) {
+static inline void bench_result(const char* workload, const char* impl, const char* param,
+                                const char* metric, double value) {
   printf("RESULT\t%s\t%s\t%s\t%s\t%.6g\n", workload, impl, param, metric, value);
   fflush(stdout);
 }
@@ -37,7 +37,7 @@ static inline uint64_t bench_now_ns(void) {
 }
 
 /* Prints what failed with errno's text and exits with status 1. */
-static inline void bench_die(const char *what) {
+static inline void bench_die(const char* what) {
   fprintf(stderr, "%s: %s\n", what, strerror(errno));
   exit(1);
 }
@@ -84,13 +84,13 @@ static inline long bench_thread_switches(void) {
   return usage.ru_nvcsw + usage.ru_nivcsw;
 }
 
-static inline int bench_compare_u64(const void *a, const void *b) {
-  const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+static inline int bench_compare_u64(const void* a, const void* b) {
+  const uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
   return (x > y) - (x < y);
 }
 
 /* Sorts `samples` in place and returns the p-th percentile (0 < p <= 100), nearest rank. */
-static inline uint64_t bench_percentile(uint64_t *samples, size_t count, double p) {
+static inline uint64_t bench_percentile(uint64_t* samples, size_t count, double p) {
   qsort(samples, count, sizeof *samples, bench_compare_u64);
   size_t rank = (size_t)((p / 100.0) * (double)count + 0.999999);
   if (rank < 1) rank = 1;
@@ -104,27 +104,27 @@ static inline uint64_t bench_percentile(uint64_t *samples, size_t count, double 
    not zero-padded; English names whatever the locale). Writes the response and a terminating NUL
    (not part of it) to `out`; returns the response's length, or 0 if `capacity` is too small.
    Thread-safe. */
-static inline size_t bench_http_response(char *out, size_t capacity, time_t second) {
+static inline size_t bench_http_response(char* out, size_t capacity, time_t second) {
   static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   static const char body[] = "Hello from eventwatcher\n";
   struct tm utc;
   if (gmtime_r(&second, &utc) == NULL) return 0;
-  const int length = snprintf(out, capacity,
-                              "HTTP/1.1 200 OK\r\nDate: %s, %d %s %d %02d:%02d:%02d GMT\r\n"
-                              "Server: eventwatcher\r\nContent-Type: text/plain\r\n"
-                              "Content-Length: %d\r\n\r\n%s",
-                              days[utc.tm_wday], utc.tm_mday, months[utc.tm_mon],
-                              utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                              (int)(sizeof body - 1), body);
+  const int length =
+      snprintf(out, capacity,
+               "HTTP/1.1 200 OK\r\nDate: %s, %d %s %d %02d:%02d:%02d GMT\r\n"
+               "Server: eventwatcher\r\nContent-Type: text/plain\r\n"
+               "Content-Length: %d\r\n\r\n%s",
+               days[utc.tm_wday], utc.tm_mday, months[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour,
+               utc.tm_min, utc.tm_sec, (int)(sizeof body - 1), body);
   return length > 0 && (size_t)length < capacity ? (size_t)length : 0;
 }
 
 /* Parses argument `text` as a decimal integer in [min, max]; otherwise prints which argument
    (`name`) is wrong and exits with status 2, the bad-usage status. */
-static inline long bench_arg_long(const char *text, const char *name, long min, long max) {
-  char *end;
+static inline long bench_arg_long(const char* text, const char* name, long min, long max) {
+  char* end;
   errno = 0;
   const long value = strtol(text, &end, 10);
   if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
@@ -145,10 +145,10 @@ static inline void bench_sleep_ms(long ms) {
 /* Voluntary plus involuntary context switches of thread `tid` of this process, read from
    /proc/self/task/TID/status, so that another thread can sample them without waking it. Stores
    the thread's state letter (R running, S sleeping, ...) in *state unless state is NULL. */
-static inline long bench_task_switches(long tid, char *state) {
+static inline long bench_task_switches(long tid, char* state) {
   char path[64], line[256];
   snprintf(path, sizeof path, "/proc/self/task/%ld/status", tid);
-  FILE *file = fopen(path, "r");
+  FILE* file = fopen(path, "r");
   if (file == NULL) bench_die(path);
   long voluntary = -1, involuntary = -1;
   while (fgets(line, sizeof line, file) != NULL) {
@@ -179,7 +179,7 @@ struct bench_http_connection {
 };
 
 /* Empties both buffers, for a new connection. */
-static inline void bench_http_reset(struct bench_http_connection *c) {
+static inline void bench_http_reset(struct bench_http_connection* c) {
   c->in_length = c->scanned = c->out_start = c->out_end = 0;
 }
 
@@ -188,7 +188,7 @@ static inline void bench_http_reset(struct bench_http_connection *c) {
    no room for another response (returns 1; call again once it is written). The unanswered
    bytes move to the front of c->in. If 0 is returned with c->in full, the head in it is
    over BENCH_HTTP_IN_CAPACITY bytes. */
-static inline int bench_http_answer(struct bench_http_connection *c, const char *response,
+static inline int bench_http_answer(struct bench_http_connection* c, const char* response,
                                     size_t length) {
   uint32_t start = 0;
   int full = 0;
@@ -198,7 +198,7 @@ static inline int bench_http_answer(struct bench_http_connection *c, const char 
       break;
     }
     const uint32_t from = c->scanned >= start + 3 ? c->scanned - 3 : start;
-    const char *end = (const char *)memmem(c->in + from, c->in_length - from, "\r\n\r\n", 4);
+    const char* end = (const char*)memmem(c->in + from, c->in_length - from, "\r\n\r\n", 4);
     if (end == NULL) {
       c->scanned = c->in_length;
       break;
@@ -219,7 +219,7 @@ static inline int bench_http_answer(struct bench_http_connection *c, const char 
 /* Writes c->out to the non-blocking socket `fd` until it is all written (returns 0), the
    socket is full (1: the rest stays, to be written when it is writable) or the write fails
    (-1, errno set: the peer is gone). With SIGPIPE ignored. */
-static inline int bench_http_flush(int fd, struct bench_http_connection *c) {
+static inline int bench_http_flush(int fd, struct bench_http_connection* c) {
   while (c->out_start < c->out_end) {
     const ssize_t n = write(fd, c->out + c->out_start, c->out_end - c->out_start);
     if (n > 0) {
@@ -237,7 +237,7 @@ static inline int bench_http_flush(int fd, struct bench_http_connection *c) {
 /* Sleeps while the 32-bit word at `word` (an atomic uint32, C or C++) holds `expected`: returns
    at once if it does not, and may return spuriously, so callers recheck. The futex(2) the C and
    C++ programs share, so that both sides of a comparison wait the same way. */
-static inline void bench_futex_wait(void *word, uint32_t expected) {
+static inline void bench_futex_wait(void* word, uint32_t expected) {
   if (syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0) != 0 &&
       errno != EAGAIN && errno != EINTR) {
     bench_die("futex wait");
@@ -245,7 +245,7 @@ static inline void bench_futex_wait(void *word, uint32_t expected) {
 }
 
 /* Wakes one thread sleeping in bench_futex_wait on `word`. */
-static inline void bench_futex_wake(void *word) {
+static inline void bench_futex_wake(void* word) {
   if (syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) < 0) bench_die("futex wake");
 }
 
@@ -264,7 +264,7 @@ static inline void bench_wait_asleep(long tid) {
 
 /* Prints the round-trip results of workload 2 for `impl`: p50_ns, p99_ns and mean_ns of `count`
    samples in nanoseconds (sorted in place). Exits if there is none. */
-static inline void bench_rtt_results(const char *impl, uint64_t *samples, size_t count) {
+static inline void bench_rtt_results(const char* impl, uint64_t* samples, size_t count) {
   if (count == 0) {
     fprintf(stderr, "no round trip measured\n");
     exit(1);

@@ -45,8 +45,8 @@ static void churn_once(int epfd, int fd) {
   if (epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) != 0) bench_die("epoll_ctl(DEL)");
 }
 
-static void *run_loop(void *arg) {
-  struct loop *loop = arg;
+static void* run_loop(void* arg) {
+  struct loop* loop = arg;
   struct epoll_event events[MAX_EVENTS];
   while (!atomic_load_explicit(&loop->stop, memory_order_relaxed)) {
     const int n = epoll_wait(loop->epfd, events, MAX_EVENTS, loop->churn ? 0 : -1);
@@ -103,7 +103,7 @@ static double measure(bool churn_in_loop, int fd, long warmup_ms, long measure_m
   return rate;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s WARMUP_MS MEASURE_MS\n", argv[0]);
     return 2;

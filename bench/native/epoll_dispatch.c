@@ -31,12 +31,12 @@
 
 #define MAX_EVENTS 256
 
-typedef void (*callback_fn)(int fd, void *context);
+typedef void (*callback_fn)(int fd, void* context);
 
 /* noinline + a volatile pointer: a real indirect call per event. */
-__attribute__((noinline)) static void count_event(int fd, void *context) {
+__attribute__((noinline)) static void count_event(int fd, void* context) {
   (void)fd;
-  atomic_uint_fast64_t *count = context;
+  atomic_uint_fast64_t* count = context;
   atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1,
                         memory_order_relaxed);
 }
@@ -48,8 +48,8 @@ struct loop {
   atomic_bool stop;
 };
 
-static void *run_loop(void *arg) {
-  struct loop *loop = arg;
+static void* run_loop(void* arg) {
+  struct loop* loop = arg;
   struct epoll_event events[MAX_EVENTS];
   while (!atomic_load_explicit(&loop->stop, memory_order_relaxed)) {
     const int n = epoll_wait(loop->epfd, events, MAX_EVENTS, -1);
@@ -62,7 +62,7 @@ static void *run_loop(void *arg) {
   return NULL;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 6) {
     fprintf(stderr, "usage: %s READY WATCHED WARMUP_MS ITERATIONS ITERATION_MS\n", argv[0]);
     return 2;
@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
   if (loop.epfd < 0) bench_die("epoll_create1");
   atomic_init(&loop.count, 0);
   atomic_init(&loop.stop, false);
-  int *fds = malloc((size_t)watched * sizeof *fds);
+  int* fds = malloc((size_t)watched * sizeof *fds);
   if (fds == NULL) bench_die("malloc");
   for (long i = 0; i < watched; i++) {
     fds[i] = bench_dispatch_fd(bench_dispatch_is_ready(i, watched, ready));

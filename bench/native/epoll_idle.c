@@ -29,8 +29,8 @@ struct loop {
   atomic_long tid; /* the loop thread's, 0 until it runs */
 };
 
-static void *run_loop(void *arg) {
-  struct loop *loop = arg;
+static void* run_loop(void* arg) {
+  struct loop* loop = arg;
   atomic_store(&loop->tid, (long)gettid());
   struct epoll_event events[256];
   for (;;) {
@@ -56,7 +56,7 @@ static uint64_t thread_cpu_ns(clockid_t clock) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s SECONDS\n", argv[0]);
     return 2;

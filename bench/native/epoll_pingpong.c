@@ -33,10 +33,10 @@
 #define WINDOW 1024
 #define MAX_SAMPLES 5000000
 
-typedef void (*task_fn)(void *arg);
+typedef void (*task_fn)(void* arg);
 struct task {
   task_fn fn;
-  void *arg;
+  void* arg;
 };
 
 /* Blocks until `fd` is readable, then reads its eventfd counter. Loop thread. */
@@ -67,19 +67,19 @@ static int watched_eventfd(int epfd, int flags) {
 struct pingpong {
   int epfd, request_fd, reply_fd; /* A (watched, non-blocking) and B (blocking) */
   _Atomic(task_fn) mailbox;       /* the task; its argument is stored before it */
-  void *mailbox_arg;
+  void* mailbox_arg;
   bool running; /* loop thread only */
 };
 
-static void reply(void *arg) {
-  signal_eventfd(*(int *)arg);
+static void reply(void* arg) {
+  signal_eventfd(*(int*)arg);
 }
-static void clear_flag(void *arg) { /* stops a loop */
-  *(bool *)arg = false;
+static void clear_flag(void* arg) { /* stops a loop */
+  *(bool*)arg = false;
 }
 
-static void *pingpong_loop(void *arg) {
-  struct pingpong *p = arg;
+static void* pingpong_loop(void* arg) {
+  struct pingpong* p = arg;
   while (p->running) {
     wait_and_consume(p->epfd, p->request_fd);
     const task_fn task = atomic_exchange_explicit(&p->mailbox, NULL, memory_order_acquire);
@@ -88,14 +88,14 @@ static void *pingpong_loop(void *arg) {
   return NULL;
 }
 
-static void pingpong_submit(struct pingpong *p, task_fn task, void *arg) {
+static void pingpong_submit(struct pingpong* p, task_fn task, void* arg) {
   p->mailbox_arg = arg;
   atomic_store_explicit(&p->mailbox, task, memory_order_release);
   signal_eventfd(p->request_fd);
 }
 
 static void measure_round_trips(long warmup_ms, long measure_ms) {
-  uint64_t *samples = malloc(MAX_SAMPLES * sizeof *samples);
+  uint64_t* samples = malloc(MAX_SAMPLES * sizeof *samples);
   if (samples == NULL) bench_die("malloc");
   memset(samples, 0, MAX_SAMPLES * sizeof *samples); /* no page faults while timing */
   struct pingpong p = {.epfd = epoll_create1(EPOLL_CLOEXEC), .running = true};
@@ -139,15 +139,15 @@ struct submitter {
   _Alignas(64) atomic_uint completed; /* written by the loop thread only */
   atomic_uint wake_at;                /* the `completed` count that wakes the submitter */
   atomic_int waiting;                 /* the submitter sleeps on `completed` */
-  struct queue *queue;
+  struct queue* queue;
   pthread_t thread;
 };
 
 static atomic_uint_fast64_t total_completed; /* written by the loop thread only */
 static atomic_bool stop_submitting;
 
-static void complete(void *arg) {
-  struct submitter *s = arg;
+static void complete(void* arg) {
+  struct submitter* s = arg;
   /* seq_cst store, then load of `waiting`: pairs with the submitter's store of `waiting`, then
      load of `completed`, so that one of the two sides always sees the other. */
   const unsigned completed = atomic_load_explicit(&s->completed, memory_order_relaxed) + 1;
@@ -163,7 +163,7 @@ static void complete(void *arg) {
   }
 }
 
-static void queue_push(struct queue *q, task_fn fn, void *arg) {
+static void queue_push(struct queue* q, task_fn fn, void* arg) {
   pthread_mutex_lock(&q->mutex);
   if (q->count == q->capacity) abort(); /* cannot happen: the windows bound the queue */
   const bool was_empty = q->count == 0;
@@ -172,12 +172,12 @@ static void queue_push(struct queue *q, task_fn fn, void *arg) {
   if (was_empty) signal_eventfd(q->wake_fd);
 }
 
-static void *queue_loop(void *arg) {
-  struct queue *q = arg;
+static void* queue_loop(void* arg) {
+  struct queue* q = arg;
   while (q->running) {
     wait_and_consume(q->epfd, q->wake_fd); /* before taking: a later push writes again */
     pthread_mutex_lock(&q->mutex);
-    struct task *batch = q->items;
+    struct task* batch = q->items;
     const size_t count = q->count;
     q->items = q->spare;
     q->count = 0;
@@ -188,8 +188,8 @@ static void *queue_loop(void *arg) {
   return NULL;
 }
 
-static void *submit_loop(void *arg) {
-  struct submitter *s = arg;
+static void* submit_loop(void* arg) {
+  struct submitter* s = arg;
   unsigned submitted = 0;
   while (!atomic_load_explicit(&stop_submitting, memory_order_relaxed)) {
     unsigned done = atomic_load_explicit(&s->completed, memory_order_acquire);
@@ -212,7 +212,7 @@ static void measure_throughput(long warmup_ms, long measure_ms, long submitters)
   if ((errno = pthread_mutex_init(&q.mutex, NULL)) != 0) bench_die("pthread_mutex_init");
   q.items = calloc(q.capacity, sizeof *q.items);
   q.spare = calloc(q.capacity, sizeof *q.spare);
-  struct submitter *s = aligned_alloc(64, (size_t)submitters * sizeof *s);
+  struct submitter* s = aligned_alloc(64, (size_t)submitters * sizeof *s);
   if (q.items == NULL || q.spare == NULL || s == NULL) bench_die("calloc");
   if ((q.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) bench_die("epoll_create1");
   q.wake_fd = watched_eventfd(q.epfd, EFD_NONBLOCK);
@@ -250,7 +250,7 @@ static void measure_throughput(long warmup_ms, long measure_ms, long submitters)
                (double)(after - before) / seconds);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 4) {
     fprintf(stderr, "usage: %s WARMUP_MS MEASURE_MS SUBMITTERS\n", argv[0]);
     return 2;

@@ -83,8 +83,7 @@ void Loop::watch(int fd, WatchFlag flag, IWatchCallbackPtr callback) {
 }
 
 void Loop::unwatch(int fd, WatchFlag flag) {
-  check(execute([&] { return poller_.registry().unwatch(fd, flag); }), "EventWatcher::unwatch",
-        fd);
+  check(execute([&] { return poller_.registry().unwatch(fd, flag); }), "EventWatcher::unwatch", fd);
 }
 
 void Loop::unwatch_all() {
@@ -92,8 +91,7 @@ void Loop::unwatch_all() {
 }
 
 void Loop::suspend(int fd, WatchFlag flag) {
-  check(execute([&] { return poller_.registry().suspend(fd, flag); }), "EventWatcher::suspend",
-        fd);
+  check(execute([&] { return poller_.registry().suspend(fd, flag); }), "EventWatcher::suspend", fd);
 }
 
 void Loop::resume(int fd, WatchFlag flag) {

@@ -16,9 +16,13 @@ class ThreadAffinity {
  public:
 #ifdef EVENTWATCHER_DEBUG_CHECKS
   /// Makes the calling thread the owner. Any thread; never throws.
-  void claim() noexcept { owner_.store(std::this_thread::get_id(), std::memory_order_relaxed); }
+  void claim() noexcept {
+    owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  }
   /// Leaves the state without an owner. The owner; never throws.
-  void release() noexcept { owner_.store(std::thread::id{}, std::memory_order_relaxed); }
+  void release() noexcept {
+    owner_.store(std::thread::id{}, std::memory_order_relaxed);
+  }
   /// Aborts, naming `entry_point`, unless the calling thread is the owner.
   void check(const char* entry_point) const noexcept {
     if (owner_.load(std::memory_order_relaxed) != std::this_thread::get_id()) fail(entry_point);

@@ -172,8 +172,8 @@ TEST(CallbackExceptions, ThrowingHandlerDoesNotStopTheLoop) {
 // a callback that throws `error` with allocation refused from the throw on.
 // Returns what reached stderr; `refused` gets the allocations attempted
 // (and refused) on the way from the throw to the end of the turn.
-std::string turn_with_allocation_refused(Options options, const std::exception& error,
-                                         int& refused, int& fd) {
+std::string turn_with_allocation_refused(Options options, const std::exception& error, int& refused,
+                                         int& fd) {
   options.start_thread = false;
   EventWatcher watcher(options);
   Pipe pipe;
@@ -228,21 +228,26 @@ TEST(LastResort, HandlerThrowingAnythingLeavesTheLoopRunning) {
   Options options;
   options.error_handler = [&](std::exception_ptr, int) {
     switch (throws++ % 3) {
-      case 0: throw std::bad_alloc();
-      case 1: throw 7;
-      default: throw std::runtime_error("handler");
+      case 0:
+        throw std::bad_alloc();
+      case 1:
+        throw 7;
+      default:
+        throw std::runtime_error("handler");
     }
   };
   testing::internal::CaptureStderr();
   {
     EventWatcher watcher(options);
-    for (int i = 0; i < 6; ++i) watcher.runInEventWatcherLoop([] { throw std::logic_error("task"); });
+    for (int i = 0; i < 6; ++i)
+      watcher.runInEventWatcherLoop([] { throw std::logic_error("task"); });
     sync(watcher);  // the loop ran a task after six failed reports
   }
   const std::string printed = testing::internal::GetCapturedStderr();
   EXPECT_EQ(throws, 6);
   std::size_t lines = 0;
-  for (std::size_t at = 0; (at = printed.find("was lost: the error handler threw\n", at)) != std::string::npos; ++at) {
+  for (std::size_t at = 0;
+       (at = printed.find("was lost: the error handler threw\n", at)) != std::string::npos; ++at) {
     ++lines;
   }
   EXPECT_EQ(lines, 6u) << printed;

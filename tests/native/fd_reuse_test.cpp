@@ -4,9 +4,9 @@
 
 #include <vector>
 
+#include <sys/stat.h>
 #include <cerrno>
 #include <cstdio>
-#include <sys/stat.h>
 
 namespace eventwatcher::test {
 namespace {
@@ -101,8 +101,8 @@ TEST(FdReuse, SuspendResumeAndUnwatchAllOfANumberReusedByAnUnpollableFile) {
 TEST(FdReuse, WatchOfANumberReusedByAnUnpollableFileFailsAndDropsTheOldRegistrations) {
   EventWatcher watcher;
   Fd holder;
-  const int fd = watched_then_replaced_by(
-      watcher, Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)), holder);
+  const int fd =
+      watched_then_replaced_by(watcher, Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)), holder);
   EXPECT_THROW(watcher.watch(fd, WatchFlag::Read, [](int) {}), std::system_error);
   holder.reset();
   Pipe fresh = reuse_number(fd);

@@ -20,11 +20,15 @@
 // may reuse the number at once, and the kernel keeps an epoll entry alive as
 // long as any dup of the fd is open. If an fd is closed while watched anyway,
 // exactly this happens:
-//  - With no dup open, the kernel drops the entry: the callbacks are never
-//    called again, and the registrations stay in the table until unwatch(),
-//    unwatchAll(), or a watch() of the number, which all succeed without
-//    error whatever the number names by then (another socket, /dev/null, a
-//    regular file, nothing).
+//  - With no dup open, the kernel drops the entry: the callbacks are not
+//    called again, except for an event already fetched in the current batch
+//    (closed by an earlier callback of that batch), which is still delivered,
+//    with the old number. The registrations stay in the table until
+//    unwatch(), unwatchAll(), or a watch() of the number, which all succeed
+//    without error whatever the number names by then (another socket,
+//    /dev/null, a regular file, nothing); the first of these to reach the
+//    kernel notices the file is gone and removes both flags' registrations
+//    (suspend() and resume() do too; resume() then throws ENOENT).
 //  - A watch() of the reused number starts clean: no event of the old file
 //    ever reaches the new callback (each epoll entry carries a generation).
 //  - While a dup of the old file stays open, the kernel keeps reporting the
