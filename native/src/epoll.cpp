@@ -8,9 +8,9 @@
 
 namespace eventwatcher::detail {
 
-Epoll::Epoll(Options::EpollWaitFunction wait_fn) : fd_(::epoll_create1(EPOLL_CLOEXEC)) {
+Epoll::Epoll(Options::EpollWaitFunction wait_fn)
+    : fd_(::epoll_create1(EPOLL_CLOEXEC)), wait_fn_(std::move(wait_fn)) {
   if (fd_ < 0) throw_errno("epoll_create1", -1);
-  wait_fn_ = wait_fn ? std::move(wait_fn) : Options::EpollWaitFunction(::epoll_wait);
 }
 
 Epoll::~Epoll() {
@@ -39,10 +39,14 @@ int Epoll::remove(int fd) noexcept {
 int Epoll::wait(epoll_event* events, int max, int timeout_ms) noexcept {
   for (;;) {
     int n;
-    try {
-      n = wait_fn_(fd_, events, max, timeout_ms);
-    } catch (...) {
-      return -EFAULT;  // an injected wait function broke its contract
+    if (!wait_fn_) {
+      n = ::epoll_wait(fd_, events, max, timeout_ms);  // the common case: no indirect call
+    } else {
+      try {
+        n = wait_fn_(fd_, events, max, timeout_ms);
+      } catch (...) {
+        return -EFAULT;  // an injected wait function broke its contract
+      }
     }
     if (n >= 0) return n;
     if (errno != EINTR) return -errno;

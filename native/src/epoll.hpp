@@ -36,7 +36,7 @@ class Epoll {
   int ctl(int op, int fd, std::uint32_t events, std::uint64_t data) noexcept;
 
   int fd_;
-  Options::EpollWaitFunction wait_fn_;
+  Options::EpollWaitFunction wait_fn_;  // empty: ::epoll_wait
 };
 
 }  // namespace eventwatcher::detail
