@@ -27,9 +27,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * write observes EOF or the error. Calls may be spurious: use non-blocking fds.
  *
  * <p><b>Executor mode.</b> With an executor, each ready event is handed to it. A callback for a
- * given (fd, flag) never runs twice at once: its interest is suspended while the call is in flight
- * and re-armed when it returns, so the loop does not spin on a still-ready fd. A callback the
- * executor rejects is unwatched and the rejection goes to the error handler.
+ * given (fd, flag) never runs twice at once: the fd is armed one-shot ({@code EPOLLONESHOT}), so
+ * the kernel disarms it as it reports the event, and it is re-armed when the call returns; the loop
+ * does not spin on a still-ready fd and pays no syscall for the hand-off. A callback the executor
+ * rejects is unwatched and the rejection goes to the error handler.
  *
  * <p><b>Closing fds.</b> Unwatch an fd (both flags) before closing it: the number may be reused at
  * once. If a watched fd is closed anyway and its number reused, a new watch of it starts clean and
@@ -42,6 +43,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * fd); bad arguments are {@link IllegalArgumentException} or {@link NullPointerException}; every
  * method but {@link #close()} throws {@link IllegalStateException} once the watcher is closed.
  * Whatever a callback or task throws goes to the error handler and the watcher carries on.
+ *
+ * <p><b>The loop never dies.</b> Nothing a callback, task, error handler or logger throws ends the
+ * loop thread, {@link Error}s included ({@link StackOverflowError}, {@link OutOfMemoryError}, a
+ * {@link NoClassDefFoundError} from a logging system that cannot open a file): see {@link
+ * ErrorHandler} for where such reports go. The loop ends only through {@link #close()}.
  */
 public final class EventWatcher implements AutoCloseable {
   private static final AtomicInteger THREAD_NUMBER = new AtomicInteger();
