@@ -12,6 +12,7 @@ from a profile, so that the numbers are always generated and the explanations st
 Exits 1 when a workload has no result at all (a broken harness), never because of a number.
 """
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -39,13 +40,18 @@ ANALYSIS_DIR = Path(__file__).resolve().parent / "analysis"
 
 
 class Results:
-    """(workload, impl, param, metric) -> (value, error or None)."""
+    """(workload, impl, param, metric) -> (value, error or None). A figure measured several
+    times (the native dispatch rounds) is the median of its measurements."""
 
     def __init__(self):
         self.values = {}
+        self.samples = {}
 
     def add(self, workload, impl, param, metric, value, error=None):
-        self.values[(workload, impl, str(param), metric)] = (float(value), error)
+        key = (workload, impl, str(param), metric)
+        samples = self.samples.setdefault(key, [])
+        samples.append(float(value))
+        self.values[key] = (statistics.median(samples), error)
 
     def get(self, workload, impl, param, metric):
         found = self.values.get((workload, impl, str(param), metric))
@@ -277,7 +283,8 @@ def document(results, meta, plot_files, plot_dir_name):
     add("N pipes each hold one unread byte, watched for READ, level-triggered: every fd is ready on every "
         "turn, so the loop never blocks and does no I/O. One event is one callback call; events/s per loop "
         "thread. `W/R` = W watched fds of which R are ready. Java rows are JMH scores ± the 99.9% "
-        "confidence interval; native rows are the mean of timed iterations.\n")
+        "confidence interval; native rows are the median of three runs (C and the C++ core "
+        "alternating), each the mean of its timed iterations.\n")
     add(table(results, "dispatch", "events_per_s", True, "Ready fds", "events/s"))
     if "dispatch.svg" in plot_files:
         add(f"\n![Dispatch throughput]({plot_dir_name}/dispatch.svg)\n")

@@ -89,10 +89,14 @@ jmh() { # jmh NAME CLASS [JMH args...]: one JMH run, JSON into the run folder (j
 }
 
 step "1. dispatch"
+# C and the C++ core alternate, three rounds each: on a shared VM a neighbour's
+# burst lands on one run, not on one program; the report takes the median.
 for p in "${dispatch_params[@]}"; do
   ready=${p#*/} watched=${p%/*}
-  for program in epoll_dispatch core_dispatch; do
-    record "$native/$program" "$ready" "$watched" "${native_dispatch[@]}"
+  for _ in 1 2 3; do
+    for program in epoll_dispatch core_dispatch; do
+      record "$native/$program" "$ready" "$watched" "${native_dispatch[@]}"
+    done
   done
 done
 fds_csv=$(IFS=,; echo "${dispatch_params[*]}")
