@@ -15,8 +15,10 @@ namespace eventwatcher::detail {
 /// Passes `error` to `handler`; with no handler, prints one line describing
 /// it on fd 2. If the handler throws anything, or describing the error fails,
 /// a fixed line naming `fd` is written to fd 2 instead; if that write fails
-/// too, the report is dropped. Any thread (the loop's, in practice); never
-/// throws, and neither it nor the fallback allocates.
+/// too, the report is dropped. The lines on fd 2 are limited to 10 a second
+/// per process (the next line says how many were suppressed). Any thread (the
+/// loop's, in practice); never throws, and neither it nor the fallback
+/// allocates.
 void report_error(const Options::ErrorHandler& handler, std::exception_ptr error, int fd) noexcept;
 
 /// A line assembled on the stack and written to fd 2 with one write(2).

@@ -253,6 +253,30 @@ TEST(LastResort, HandlerThrowingAnythingLeavesTheLoopRunning) {
   EXPECT_EQ(lines, 6u) << printed;
 }
 
+// A handler that throws on every report costs a line now and then, not one
+// per failure: lines on fd 2 are limited to 10 a second (a burst straddling a
+// second's boundary may show up to 20).
+TEST(LastResort, LinesOnStderrAreRateLimited) {
+  std::atomic<int> handled{0};
+  Options options;
+  options.error_handler = [&](std::exception_ptr, int) {
+    ++handled;
+    throw std::runtime_error("handler");
+  };
+  testing::internal::CaptureStderr();
+  {
+    EventWatcher watcher(options);
+    for (int i = 0; i < 100; ++i) watcher.runInEventWatcherLoop([] { throw 1; });
+    sync(watcher);
+  }
+  const std::string printed = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(handled, 100) << "every failure reaches the handler";
+  std::size_t lines = 0;
+  for (std::size_t at = 0; (at = printed.find('\n', at)) != std::string::npos; ++at) ++lines;
+  EXPECT_GE(lines, 1u);
+  EXPECT_LE(lines, 20u) << printed;
+}
+
 // epoll_wait failing on the started thread: reported (1st, 2nd, 4th... in a
 // row, not every time), retried after a back-off, and the loop carries on.
 TEST(LoopSurvives, FailingEpollWaitIsReportedRetriedAndOutlived) {

@@ -30,7 +30,8 @@ struct Options {
   int max_events = 256;
 
   /// Handler for exceptions escaping callbacks and tasks. Empty means: print
-  /// one line on stderr. If the handler itself throws (anything, including
+  /// one line on stderr (at most 10 a second; the next says how many were
+  /// suppressed). If the handler itself throws (anything, including
   /// std::bad_alloc), a fixed line naming the fd is written to fd 2 instead,
   /// with no allocation; the loop keeps running either way.
   ErrorHandler error_handler;

@@ -312,6 +312,32 @@ class ErrorsTest {
     }
   }
 
+  @Test
+  void handlerThrowingOnEveryReportIsLoggedAtMostTenTimesASecond() throws Exception {
+    AtomicInteger handled = new AtomicInteger();
+    try (CapturedLog log = new CapturedLog();
+        EventWatcher watcher =
+            EventWatcher.builder()
+                .errorHandler(
+                    (fd, error) -> {
+                      handled.incrementAndGet();
+                      throw new IllegalStateException("handler");
+                    })
+                .build()) {
+      for (int i = 0; i < 100; i++) {
+        watcher.runInEventWatcherLoop(
+            () -> {
+              throw new RuntimeException("task");
+            });
+      }
+      sync(watcher);
+      assertEquals(100, handled.get(), "every failure reaches the handler");
+      int records = log.records().size();
+      // 10 a second; a burst straddling a second's boundary may show up to 20.
+      assertTrue(records >= 1 && records <= 20, records + " log records for 100 handler failures");
+    }
+  }
+
   /**
    * Captures what the library logs (System.Logger "io.eventwatcher", backed by java.util.logging)
    * and keeps it off the console.

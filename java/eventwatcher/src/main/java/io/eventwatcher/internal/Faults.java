@@ -17,7 +17,7 @@ public final class Faults {
   private static final int REPORTS_PER_SECOND = 10;
 
   private final ErrorHandler handler;
-  private final RateLimit lastResortLimit = new RateLimit();
+  private final RateLimit fallbackLimit = new RateLimit();
 
   Faults(ErrorHandler handler) {
     this.handler = handler;
@@ -45,30 +45,32 @@ public final class Faults {
   void report(int fd, Throwable error) {
     try {
       handler.onError(fd, error);
-      return;
     } catch (Throwable handlerFailure) {
-      // The logger itself failed: do not ask it again.
-      if (!(handler instanceof LogHandler) && logHandlerFailure(fd, error, handlerFailure)) return;
-    }
-    lastResort(fd);
-  }
-
-  private static boolean logHandlerFailure(int fd, Throwable error, Throwable handlerFailure) {
-    try {
-      handlerFailure.addSuppressed(error);
-      Log.LOGGER.log(
-          Level.ERROR,
-          "eventwatcher: error handler threw (reporting what the " + where(fd) + " threw)",
-          handlerFailure);
-      return true;
-    } catch (Throwable loggerFailure) {
-      return false;
+      fallBack(fd, error, handlerFailure);
     }
   }
 
-  private void lastResort(int fd) {
-    int suppressed = lastResortLimit.acquire();
+  /**
+   * The handler threw: log that, or if the logger fails too (or is the handler), write the fd-2
+   * line. One rate limit covers both, so a handler that throws on every event costs a line now and
+   * then.
+   */
+  private void fallBack(int fd, Throwable error, Throwable handlerFailure) {
+    int suppressed = fallbackLimit.acquire();
     if (suppressed < 0) return;
+    if (!(handler instanceof LogHandler)) { // the logger itself failed: do not ask it again
+      try {
+        handlerFailure.addSuppressed(error);
+        String more = suppressed > 0 ? " (" + suppressed + " more reports suppressed)" : "";
+        Log.LOGGER.log(
+            Level.ERROR,
+            "eventwatcher: error handler threw (reporting what the " + where(fd) + " threw)" + more,
+            handlerFailure);
+        return;
+      } catch (Throwable loggerFailure) {
+        // Down to the last resort.
+      }
+    }
     try {
       Native.reportLost(fd, suppressed);
     } catch (Throwable dropped) {
