@@ -9,8 +9,21 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.IllegalBlockingModeException;
 import java.nio.channels.SelectableChannel;
+import java.util.Collection;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.RunnableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -18,9 +31,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p><b>Threads.</b> Each watcher owns a loop thread, a {@link Thread} named by the builder
  * (visible in thread dumps), which waits in {@code epoll_wait} with no timeout, so an idle watcher
- * makes no wakeups. Callbacks run on that thread, or on the builder's {@link Executor}. Every
- * method is thread-safe. Methods called from another thread while the loop runs are handed to the
- * loop thread and wait for it, so their effects are ordered with dispatch.
+ * makes no wakeups. Callbacks run on that thread, or on the builder's {@link Executor}; tasks and
+ * timers always run on it. Every method is thread-safe. Methods called from another thread while
+ * the loop runs are handed to the loop thread and wait for it, so their effects are ordered with
+ * dispatch.
  *
  * <p><b>Readiness.</b> Level-triggered: while an fd stays ready its callback is called again on
  * every turn. Hang-up and error are delivered to both READ and WRITE registrations, so a read or
@@ -39,17 +53,28 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (the error handler gets an {@link ErrnoException} with ENOENT) and never watches the file that
  * took the number.
  *
+ * <p><b>An executor with timers.</b> A watcher is a {@link ScheduledExecutorService}, as Netty's
+ * event loop is: {@link #execute} is {@link #runInEventWatcherLoop}, {@link #schedule} and the
+ * periodic forms run tasks on the loop thread at their deadlines (the loop's wait times out at the
+ * earliest one, with nanosecond precision), and {@code submit}, {@code invokeAll} and {@code
+ * invokeAny} run their tasks there too, so a task that blocks blocks the loop. {@link #shutdown()}
+ * begins closing, {@link #awaitTermination} waits for the loop thread, and {@link #close()} does
+ * both, as {@code ExecutorService.close} does from JDK 19 on.
+ *
  * <p><b>Errors.</b> OS errors are {@link ErrnoException}s (an {@link IOException} with errno and
- * fd); bad arguments are {@link IllegalArgumentException} or {@link NullPointerException}; every
- * method but {@link #close()} throws {@link IllegalStateException} once the watcher is closed.
- * Whatever a callback or task throws goes to the error handler and the watcher carries on.
+ * fd); bad arguments are {@link IllegalArgumentException} or {@link NullPointerException}. Once the
+ * watcher is shut down, task submissions throw {@link RejectedExecutionException} and the other
+ * methods but {@link #close()} and the lifecycle queries throw {@link IllegalStateException}.
+ * Whatever a callback or a task of {@link #execute} throws goes to the error handler and the
+ * watcher carries on; what a task with a future throws completes that future.
  *
  * <p><b>The loop never dies.</b> Nothing a callback, task, error handler or logger throws ends the
  * loop thread, {@link Error}s included ({@link StackOverflowError}, {@link OutOfMemoryError}, a
  * {@link NoClassDefFoundError} from a logging system that cannot open a file): see {@link
  * ErrorHandler} for where such reports go. The loop ends only through {@link #close()}.
  */
-public final class EventWatcher implements AutoCloseable {
+public final class EventWatcher extends AbstractExecutorService
+    implements ScheduledExecutorService, AutoCloseable {
   private static final AtomicInteger THREAD_NUMBER = new AtomicInteger();
 
   private final Reactor reactor;
@@ -206,13 +231,229 @@ public final class EventWatcher implements AutoCloseable {
    * (FIFO per submitting thread). From another thread it wakes the loop; any number of submissions
    * before the loop wakes cost one wakeup. From the loop thread the task runs after the current
    * callback or task returns, never re-entrantly. At most 1,024 tasks run per loop turn, so I/O is
-   * never starved. Tasks submitted before {@link #close()} still run. Any thread.
+   * never starved. Tasks submitted before {@link #shutdown()} or {@link #close()} still run; what a
+   * task throws goes to the error handler. Any thread.
    *
    * @throws NullPointerException if task is null
-   * @throws IllegalStateException if the watcher is closed
+   * @throws RejectedExecutionException if the watcher is shut down
    */
   public void runInEventWatcherLoop(Runnable task) {
     reactor.submit(Objects.requireNonNull(task, "task"));
+  }
+
+  /**
+   * The same as {@link #runInEventWatcherLoop(Runnable)}.
+   *
+   * @throws NullPointerException if task is null
+   * @throws RejectedExecutionException if the watcher is shut down
+   */
+  @Override
+  public void execute(Runnable task) {
+    runInEventWatcherLoop(task);
+  }
+
+  /**
+   * Runs {@code task} once on the loop thread after {@code delay} (now if not positive): never
+   * before its deadline ({@link System#nanoTime()} at this call plus the delay), and tasks with
+   * equal deadlines in scheduling order. In a loop turn, due timers run after the I/O callbacks and
+   * before the queued tasks, at most 1,024 per turn. The loop waits for the earliest deadline with
+   * nanosecond precision (epoll_pwait2) and makes no wakeup for a deadline it already waits for.
+   * What the task throws completes the future exceptionally (it is not reported to the error
+   * handler). Any thread; scheduling costs no lock and, from another thread, wakes the loop only if
+   * the new deadline comes before the one it waits for.
+   *
+   * <p>The future's {@link ScheduledFuture#cancel cancel} works from any thread, is lock-free and
+   * never waits for the loop; a cancelled task leaves the loop's queue at its next turn (at once on
+   * the loop thread), so cancelled timers never accumulate. {@code mayInterruptIfRunning} is
+   * ignored: the loop thread is never interrupted. {@link ScheduledFuture#get() get} on the loop
+   * thread of a task that has not completed throws {@link IllegalStateException} (it would wait
+   * forever). Tasks still pending at shutdown never run: their futures are cancelled.
+   *
+   * @throws NullPointerException if task or unit is null
+   * @throws RejectedExecutionException if the watcher is shut down
+   */
+  @Override
+  public ScheduledFuture<?> schedule(Runnable task, long delay, TimeUnit unit) {
+    Objects.requireNonNull(unit, "unit");
+    return reactor.schedule(Objects.requireNonNull(task, "task"), delay, unit, 0);
+  }
+
+  /**
+   * As {@link #schedule(Runnable, long, TimeUnit)}, for a task with a result.
+   *
+   * @throws NullPointerException if task or unit is null
+   * @throws RejectedExecutionException if the watcher is shut down
+   */
+  @Override
+  public <V> ScheduledFuture<V> schedule(Callable<V> task, long delay, TimeUnit unit) {
+    Objects.requireNonNull(unit, "unit");
+    return reactor.schedule(Objects.requireNonNull(task, "task"), delay, unit, 0);
+  }
+
+  /**
+   * Runs {@code task} on the loop thread after {@code initialDelay}, then every {@code period}
+   * after that first deadline (deadline {@code n} is the first plus {@code n * period}); a run that
+   * is late makes the next ones start late, never concurrently, and missed deadlines are caught up
+   * one run per deadline, as {@link java.util.concurrent.ScheduledThreadPoolExecutor} does. Runs
+   * until cancelled, until the watcher shuts down, or until a run throws: the future then completes
+   * with that exception and no further run happens. Otherwise as {@link #schedule(Runnable, long,
+   * TimeUnit)}. Any thread.
+   *
+   * @throws IllegalArgumentException if period is not positive
+   * @throws NullPointerException if task or unit is null
+   * @throws RejectedExecutionException if the watcher is shut down
+   */
+  @Override
+  public ScheduledFuture<?> scheduleAtFixedRate(
+      Runnable task, long initialDelay, long period, TimeUnit unit) {
+    return reactor.schedule(
+        Objects.requireNonNull(task, "task"), initialDelay, unit, periodNanos(period, unit));
+  }
+
+  /**
+   * As {@link #scheduleAtFixedRate}, but each run is due {@code delay} after the previous run
+   * ended. Any thread.
+   *
+   * @throws IllegalArgumentException if delay is not positive
+   * @throws NullPointerException if task or unit is null
+   * @throws RejectedExecutionException if the watcher is shut down
+   */
+  @Override
+  public ScheduledFuture<?> scheduleWithFixedDelay(
+      Runnable task, long initialDelay, long delay, TimeUnit unit) {
+    return reactor.schedule(
+        Objects.requireNonNull(task, "task"), initialDelay, unit, -periodNanos(delay, unit));
+  }
+
+  private static long periodNanos(long period, TimeUnit unit) {
+    Objects.requireNonNull(unit, "unit");
+    if (period <= 0) throw new IllegalArgumentException("period must be positive, got " + period);
+    return Math.min(unit.toNanos(period), Long.MAX_VALUE >> 1);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The tasks of {@code submit}, {@code invokeAll} and {@code invokeAny} run on the loop thread,
+   * in submission order with {@link #execute}: a task that blocks blocks the loop, and every
+   * callback and timer of this watcher waits for it.
+   */
+  @Override
+  protected <T> RunnableFuture<T> newTaskFor(Callable<T> task) {
+    return reactor.newTask(task);
+  }
+
+  @Override
+  protected <T> RunnableFuture<T> newTaskFor(Runnable task, T value) {
+    return reactor.newTask(value == null ? task : Executors.callable(task, value));
+  }
+
+  /**
+   * Runs the tasks on the loop thread and waits for all of them. Another thread than the loop's.
+   *
+   * @throws IllegalStateException on the loop thread, which would wait for itself
+   * @throws RejectedExecutionException if the watcher is shut down
+   */
+  @Override
+  public <T> List<Future<T>> invokeAll(Collection<? extends Callable<T>> tasks)
+      throws InterruptedException {
+    checkMayWait("invokeAll");
+    return super.invokeAll(tasks);
+  }
+
+  /**
+   * As {@link #invokeAll(Collection)}, cancelling the tasks not done by the timeout.
+   *
+   * @throws IllegalStateException on the loop thread, which would wait for itself
+   */
+  @Override
+  public <T> List<Future<T>> invokeAll(
+      Collection<? extends Callable<T>> tasks, long timeout, TimeUnit unit)
+      throws InterruptedException {
+    checkMayWait("invokeAll");
+    return super.invokeAll(tasks, timeout, unit);
+  }
+
+  /**
+   * Runs the tasks on the loop thread and returns the result of one that succeeded. Another thread
+   * than the loop's.
+   *
+   * @throws IllegalStateException on the loop thread, which would wait for itself
+   */
+  @Override
+  public <T> T invokeAny(Collection<? extends Callable<T>> tasks)
+      throws InterruptedException, ExecutionException {
+    checkMayWait("invokeAny");
+    return super.invokeAny(tasks);
+  }
+
+  /**
+   * As {@link #invokeAny(Collection)}, within a timeout.
+   *
+   * @throws IllegalStateException on the loop thread, which would wait for itself
+   */
+  @Override
+  public <T> T invokeAny(Collection<? extends Callable<T>> tasks, long timeout, TimeUnit unit)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    checkMayWait("invokeAny");
+    return super.invokeAny(tasks, timeout, unit);
+  }
+
+  private void checkMayWait(String method) {
+    if (reactor.inLoop()) {
+      throw new IllegalStateException(method + " on the loop thread would wait for itself");
+    }
+  }
+
+  /**
+   * Begins closing without waiting: the loop thread ends once the current callback or task returns
+   * and the tasks submitted before this call have run. Delayed and periodic tasks still pending
+   * never run (their futures are cancelled), as in Netty and unlike the default of {@link
+   * java.util.concurrent.ScheduledThreadPoolExecutor}. Later submissions throw {@link
+   * RejectedExecutionException}; other methods but {@link #close()} throw {@link
+   * IllegalStateException}. Idempotent; any thread, including callbacks and tasks.
+   */
+  @Override
+  public void shutdown() {
+    reactor.shutdown();
+  }
+
+  /**
+   * As {@link #shutdown()}, and returns the tasks submitted with {@link #execute}, {@link
+   * #runInEventWatcherLoop} or {@code submit} that had not started: they never run. A task
+   * submitted concurrently with this call may still run. Delayed and periodic tasks are not in the
+   * list: their futures, which the caller holds, are cancelled. Does not wait; any thread.
+   *
+   * @return the tasks that never ran, in submission order
+   */
+  @Override
+  public List<Runnable> shutdownNow() {
+    return reactor.shutdownNow();
+  }
+
+  /** Whether {@link #shutdown()} or {@link #close()} was called. Any thread. */
+  @Override
+  public boolean isShutdown() {
+    return reactor.isClosed();
+  }
+
+  /** Whether the loop thread has ended after a shutdown. Any thread. */
+  @Override
+  public boolean isTerminated() {
+    return reactor.isTerminated();
+  }
+
+  /**
+   * Waits until the loop thread has ended after a shutdown, or the timeout elapses. Any thread but
+   * the loop's.
+   *
+   * @return true if it ended, false on timeout
+   * @throws IllegalStateException on the loop thread, which would wait for itself
+   * @throws InterruptedException if interrupted while waiting
+   */
+  @Override
+  public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+    return reactor.awaitTermination(timeout, Objects.requireNonNull(unit, "unit"));
   }
 
   /**
@@ -227,11 +468,12 @@ public final class EventWatcher implements AutoCloseable {
   }
 
   /**
-   * Closes the watcher: stops the loop, waits for the loop thread to end and for executor callbacks
-   * in flight to return (other than the caller's own), and frees the native watcher (its epoll fd
-   * and eventfd). Watched fds are not closed. Tasks submitted before close run before the loop
-   * thread ends. Idempotent; any thread. Called from the loop thread it cannot wait for itself: the
-   * loop ends once the current callback returns.
+   * Closes the watcher: {@link #shutdown()}, then waits for the loop thread to end (as {@link
+   * #awaitTermination} does, without a timeout) and for executor callbacks in flight to return
+   * (other than the caller's own), and frees the native watcher (its epoll fd and eventfd). Watched
+   * fds are not closed. Tasks submitted before close run before the loop thread ends; pending
+   * delayed and periodic tasks never run. Idempotent; any thread. Called from the loop thread it
+   * cannot wait for itself: the loop ends once the current callback returns.
    */
   @Override
   public void close() {

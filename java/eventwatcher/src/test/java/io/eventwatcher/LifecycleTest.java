@@ -28,15 +28,18 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 /**
  * close() stops the loop and waits for its thread, tasks submitted before it still run, no callback
- * runs after it returns, and every method but close() then throws IllegalStateException; close
- * races with other calls, the loop thread's name and daemon flag, and leak checks (each watcher
- * holds an epoll fd, an eventfd, a thread and a native watcher until closed).
+ * runs after it returns, and every method but close() then throws IllegalStateException (task
+ * submissions RejectedExecutionException); close races with other calls, the loop thread's name and
+ * daemon flag, and leak checks (each watcher holds an epoll fd, an eventfd, a thread and a native
+ * watcher until closed).
  */
 class LifecycleTest {
   private static final String EPOLL = "anon_inode:[eventpoll]";
@@ -80,9 +83,16 @@ class LifecycleTest {
               () -> watcher.unwatch(descriptor, WatchFlag.READ),
               () -> watcher.unwatch(channel, WatchFlag.READ),
               watcher::unwatchAll,
-              () -> watcher.runInEventWatcherLoop(() -> {}),
               watcher::inEventWatcherLoop);
       for (Executable call : calls) assertThrows(IllegalStateException.class, call);
+      List<Executable> submissions =
+          List.of(
+              () -> watcher.runInEventWatcherLoop(() -> {}),
+              () -> watcher.execute(() -> {}),
+              () -> watcher.submit(() -> 1),
+              () -> watcher.schedule(() -> {}, 1, TimeUnit.MILLISECONDS),
+              () -> watcher.scheduleAtFixedRate(() -> {}, 1, 1, TimeUnit.MILLISECONDS));
+      for (Executable call : submissions) assertThrows(RejectedExecutionException.class, call);
     }
   }
 
@@ -101,7 +111,7 @@ class LifecycleTest {
             try {
               watcher.runInEventWatcherLoop(() -> {});
               usableAfterClose.complete(true);
-            } catch (IllegalStateException expected) {
+            } catch (RejectedExecutionException expected) {
               usableAfterClose.complete(false);
             }
           };
@@ -222,7 +232,7 @@ class LifecycleTest {
                           default -> watcher.inEventWatcherLoop();
                         }
                       }
-                    } catch (IllegalStateException closed) {
+                    } catch (IllegalStateException | RejectedExecutionException closed) {
                       // expected once close has begun
                     } catch (Throwable e) {
                       unexpected.add(e);
@@ -239,7 +249,8 @@ class LifecycleTest {
         }
         watcher.close();
         assertEquals(accepted.get(), ran.get(), "round " + round + ": accepted tasks did not run");
-        assertThrows(IllegalStateException.class, () -> watcher.runInEventWatcherLoop(() -> {}));
+        assertThrows(
+            RejectedExecutionException.class, () -> watcher.runInEventWatcherLoop(() -> {}));
       }
       assertTrue(unexpected.isEmpty(), () -> "unexpected: " + unexpected);
       assertEquals(liveBefore, EventWatcher.liveNativeWatchers(), "native watchers leaked");

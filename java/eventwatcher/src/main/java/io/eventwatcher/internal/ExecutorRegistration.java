@@ -32,7 +32,7 @@ final class ExecutorRegistration extends Registration implements Runnable {
   private final ExecutorDispatch dispatch;
 
   /** Loop thread: the landing task, run on the loop once a call has ended or was skipped. */
-  final Runnable landing;
+  final InternalTask landing;
 
   /**
    * Loop thread: registered natively without being armed, because a call of an earlier registration

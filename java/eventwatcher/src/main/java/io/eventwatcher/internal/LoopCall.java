@@ -8,7 +8,7 @@ import java.util.concurrent.locks.LockSupport;
  * threw. The waiter spins briefly before it parks: the loop usually answers within microseconds,
  * and a park/unpark pair costs about as much as the whole round trip.
  */
-final class LoopCall<T> implements Runnable {
+final class LoopCall<T> implements InternalTask {
   /** An operation that runs on the loop thread. */
   @FunctionalInterface
   interface Operation<T> {

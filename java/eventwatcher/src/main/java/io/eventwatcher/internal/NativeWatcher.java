@@ -54,13 +54,14 @@ final class NativeWatcher {
   }
 
   /**
-   * Owner: waits up to {@code timeoutMs} (-1: no limit) for events.
+   * Owner: waits up to {@code timeoutNanos} (-1: no limit) for events.
    *
    * @return the number of batch entries recorded, or -errno if epoll_wait failed
    */
-  int turn(int timeoutMs) {
+  int turn(long timeoutNanos) {
     assert onOwner() : "turn off the loop thread";
-    return Native.turn(handle, timeoutMs);
+    long ms = timeoutNanos < 0 ? -1 : Math.min((timeoutNanos + 999_999) / 1_000_000, 1 << 30);
+    return Native.turn(handle, (int) ms);
   }
 
   /** Owner: entry {@code i} of the last turn's batch, {@code fd << 1 | flag}. */

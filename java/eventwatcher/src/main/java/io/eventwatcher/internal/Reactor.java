@@ -6,7 +6,11 @@ import io.eventwatcher.WatchCallback;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.RunnableFuture;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -35,6 +39,9 @@ public final class Reactor {
   /** Tasks run per turn at most, so a task that keeps submitting tasks cannot starve I/O. */
   private static final int MAX_TASKS_PER_TURN = 1024;
 
+  /** Timers fired per turn at most, for the same reason. */
+  private static final int MAX_TIMERS_PER_TURN = 1024;
+
   private static final long MAX_BACK_OFF_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final NativeWatcher watcher;
@@ -42,7 +49,9 @@ public final class Reactor {
   private final FdTable table = new FdTable();
   private final Faults faults;
   private final Dispatch dispatch;
+  private final Timers timers = new Timers(this);
   private final Thread thread;
+  private final CountDownLatch terminated = new CountDownLatch(1);
   private volatile boolean closing;
 
   // Loop thread only.
@@ -82,19 +91,24 @@ public final class Reactor {
   // ---- the loop thread ----
 
   private void loop() {
-    watcher.begin();
-    while (!closing) {
-      try {
-        turnOnce();
-      } catch (Throwable e) {
-        faults.report(-1, e);
+    try {
+      watcher.begin();
+      while (!closing) {
+        try {
+          turnOnce();
+        } catch (Throwable e) {
+          faults.report(-1, e);
+        }
       }
+      finish();
+    } finally {
+      terminated.countDown();
     }
-    finish();
   }
 
   private void turnOnce() {
-    int count = watcher.turn(tasks.pending() ? 0 : -1);
+    int count = watcher.turn(timers.prepareWait(tasks.pending()));
+    timers.awake();
     if (count < 0) {
       waitFailed(count);
       return;
@@ -107,6 +121,7 @@ public final class Reactor {
       if (registration != null && registration.sinceTurn != current)
         dispatch.dispatch(registration);
     }
+    timers.runDue(MAX_TIMERS_PER_TURN);
     tasks.run(MAX_TASKS_PER_TURN, faults);
   }
 
@@ -135,6 +150,7 @@ public final class Reactor {
       }
     }
     watcher.closeGuard(); // from here on no other thread touches the handle or queues a task
+    timers.abandonAll(); // delayed and periodic tasks never run after close
     tasks.drain(faults);
     watcher.destroy();
   }
@@ -162,10 +178,10 @@ public final class Reactor {
   /**
    * Queues a task for the loop thread. Any thread.
    *
-   * @throws IllegalStateException if the watcher is closed
+   * @throws RejectedExecutionException if the watcher is closed
    */
   public void submit(Runnable task) {
-    if (!submitIfOpen(task)) throw closed();
+    if (!submitIfOpen(task)) throw rejected();
   }
 
   /** Queues a task unless the watcher is closing; returns whether it did. Any thread. */
@@ -219,22 +235,88 @@ public final class Reactor {
   }
 
   /**
+   * Schedules {@code task} on the loop thread. Any thread.
+   *
+   * @throws RejectedExecutionException if the watcher is closing
+   */
+  public <V> ScheduledFuture<V> schedule(Object task, long delay, TimeUnit unit, long period) {
+    ScheduledTask<V> scheduled = timers.task(task, delay, unit, period);
+    if (!timers.schedule(scheduled)) throw rejected();
+    return scheduled;
+  }
+
+  /** A future for {@code task} (a Runnable or Callable) to run through {@link #submit}. */
+  public <V> RunnableFuture<V> newTask(Object task) {
+    return timers.task(task, 0, TimeUnit.NANOSECONDS, 0);
+  }
+
+  /** Loop thread: the number of delayed and periodic tasks in the loop's queue. */
+  public int pendingTimers() {
+    assert inLoop() : "pendingTimers off the loop thread";
+    return timers.pending();
+  }
+
+  /** Wakes the loop unless it is closing. Any thread. */
+  void wakeIfOpen() {
+    if (!closing) wake();
+  }
+
+  private void wake() {
+    if (watcher.enter()) {
+      try {
+        watcher.wakeEntered();
+      } finally {
+        watcher.exit();
+      }
+    }
+  }
+
+  /**
+   * Begins closing without waiting: the loop ends after the current turn and the tasks queued
+   * before. Idempotent; any thread.
+   */
+  public void shutdown() {
+    if (closing) return;
+    closing = true;
+    wake();
+    LockSupport.unpark(thread); // in case it backs off after a failed wait
+  }
+
+  /**
+   * As {@link #shutdown()}, and takes the queued tasks that have not started out of the queue. Any
+   * thread.
+   *
+   * @return the tasks submitted by users that will never run, in submission order
+   */
+  public List<Runnable> shutdownNow() {
+    shutdown();
+    return tasks.removeUserTasks();
+  }
+
+  /** Whether the loop thread has ended. Any thread. */
+  public boolean isTerminated() {
+    return terminated.getCount() == 0;
+  }
+
+  /**
+   * Waits up to {@code timeout} for the loop thread to end. Any thread but the loop's.
+   *
+   * @throws IllegalStateException on the loop thread, which would wait for itself
+   */
+  public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+    if (inLoop() && !isTerminated()) {
+      throw new IllegalStateException("awaitTermination on the loop thread would wait forever");
+    }
+    return terminated.await(timeout, unit);
+  }
+
+  /**
    * Stops the loop, waits for it to end and for executor callbacks in flight (other than the
    * caller's own), and frees the native watcher. Idempotent. From the loop thread it only requests
    * the stop: the loop ends once the current callback returns.
    */
   public void close() {
-    if (!closing) {
-      closing = true;
-      if (watcher.enter()) {
-        try {
-          watcher.wakeEntered();
-        } finally {
-          watcher.exit();
-        }
-      }
-      LockSupport.unpark(thread); // in case it backs off after a failed wait
-    }
+    shutdown();
     if (inLoop()) return;
     boolean interrupted = false;
     while (thread.isAlive()) {
@@ -318,13 +400,17 @@ public final class Reactor {
       return operation.run();
     }
     LoopCall<T> call = new LoopCall<>(operation, this);
-    submit(call);
+    if (!submitIfOpen(call)) throw closed();
     return call.await();
   }
 
   /** Throws {@link IllegalStateException} once closing. Any thread. */
   void ensureOpen() {
     if (closing) throw closed();
+  }
+
+  private static RejectedExecutionException rejected() {
+    return new RejectedExecutionException("EventWatcher is closed");
   }
 
   private static IllegalStateException closed() {

@@ -1,5 +1,7 @@
 package io.eventwatcher.internal;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -67,6 +69,20 @@ final class TaskQueue {
       runOne(task, faults);
     }
     if (!tasks.isEmpty()) pending.set(true);
+  }
+
+  /**
+   * Any thread: removes the queued tasks that users submitted (not the watcher's own {@link
+   * InternalTask}s, whose callers wait for them) and returns them in queue order. Each queued task
+   * is either removed here or run by the loop, never both.
+   */
+  List<Runnable> removeUserTasks() {
+    List<Runnable> removed = new ArrayList<>();
+    for (Runnable task : tasks) {
+      // remove() succeeds for exactly one of this thread and the loop's poll.
+      if (!(task instanceof InternalTask) && tasks.remove(task)) removed.add(task);
+    }
+    return removed;
   }
 
   /** Loop thread, after the watcher stopped accepting: runs every task still queued. */

@@ -1,13 +1,16 @@
 package io.eventwatcher.examples;
 
 import io.eventwatcher.EventWatcher;
+import io.eventwatcher.NativeIO;
 import io.eventwatcher.WatchFlag;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * The listening half that both example servers share: a non-blocking {@link ServerSocketChannel}
@@ -26,7 +29,7 @@ abstract class TcpServer implements AutoCloseable {
    * @throws IOException if the address cannot be bound (java.net.BindException when in use)
    */
   protected TcpServer(String host, int port, int backlog, String threadName) throws IOException {
-    primeChannelClose();
+    primeForDescriptorExhaustion();
     listener = ServerSocketChannel.open();
     try {
       listener.bind(new InetSocketAddress(host, port), backlog);
@@ -94,20 +97,32 @@ abstract class TcpServer implements AutoCloseable {
             }
           });
       done.join();
-    } catch (IllegalStateException alreadyClosed) {
+    } catch (RejectedExecutionException alreadyClosed) {
       // closed before
     }
     watcher.close();
   }
 
   /**
-   * Closes a throwaway channel, so that the JDK initialises its channel-closing machinery now. It
-   * does so on the first close, and that needs a descriptor (a socket pair it keeps for closing):
-   * if the first close came while the process is out of descriptors, it would fail with an error
-   * and every channel close after it would fail too, leaving each connection open for good.
+   * Runs, once, the code that connections need while the process may be out of descriptors, so that
+   * nothing of it is first loaded then: loading a class opens its class file (or jar), which fails
+   * with "Too many open files", and a connection whose read fails that way is never closed. A
+   * throwaway channel's close makes the JDK initialise its channel-closing machinery, which keeps a
+   * socket pair: if the first close came at the limit, every later close would fail too. A socket
+   * pair exercises NativeIO's read, write, would-block and close paths.
    */
-  private static void primeChannelClose() throws IOException {
+  private static void primeForDescriptorExhaustion() throws IOException {
     SocketChannel.open().close();
+    int[] pair = NativeIO.socketPair();
+    try {
+      ByteBuffer buffer = ByteBuffer.allocateDirect(1);
+      NativeIO.write(pair[0], buffer.put((byte) 1).flip());
+      NativeIO.read(pair[1], buffer.clear());
+      NativeIO.read(pair[1], buffer.clear()); // nothing left: would block
+    } finally {
+      NativeIO.close(pair[0]);
+      NativeIO.close(pair[1]);
+    }
   }
 
   private void acceptAll() {

@@ -1,0 +1,204 @@
+package io.eventwatcher.internal;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A watcher's delayed and periodic tasks: the loop thread's {@link TimerHeap}, fed from other
+ * threads through two lock-free stacks, and the rule that decides when a submission must wake the
+ * loop.
+ *
+ * <p>Why Java keeps the queue (Netty's design) rather than the core's timer heap: a fired timer is
+ * a Java object with a Future; firing it from a Java heap costs no JNI crossing and no allocation,
+ * and only the next deadline crosses to the native wait, as its timeout (nanoseconds,
+ * epoll_pwait2). The native core keeps its own heap for C++ users only: one ordering structure per
+ * path.
+ *
+ * <p>Submissions from another thread push onto {@code submitted} (one compare-and-set, linked
+ * through the task itself, so no node is allocated); the loop moves them into the heap before each
+ * wait. Cancels from another thread push onto {@code cancelledStack}, which the loop drains the
+ * same way, removing each task from the heap: a cancelled timer leaves the queue at the next turn.
+ * Every {@value #CANCEL_BATCH}th such cancel wakes the loop, so an idle loop holds at most that
+ * many dead entries.
+ *
+ * <p>Waking. Before it waits, the loop publishes {@code wakeAt}: the deadline it will wake at
+ * ({@link #FOREVER} for none), then checks {@code submitted} again; while it is not waiting, {@code
+ * wakeAt} is {@link #AWAKE}. A submitter pushes, then reads {@code wakeAt}; it wakes the loop only
+ * if its deadline comes first, and only the submitter whose compare-and-set moves {@code wakeAt} to
+ * AWAKE writes the eventfd. Both sides use volatile accesses, which Java orders sequentially:
+ * either the loop sees the push, or the submitter sees the deadline the loop waits for. So
+ * scheduling far ahead of the next deadline costs no syscall.
+ */
+final class Timers {
+  private static final long AWAKE = Long.MIN_VALUE;
+  private static final long FOREVER = Long.MAX_VALUE;
+  private static final int CANCEL_BATCH = 4096;
+
+  /** Longer delays are clamped, so that deadline subtraction never overflows (146 years). */
+  private static final long MAX_DELAY_NANOS = Long.MAX_VALUE >> 1;
+
+  private static final VarHandle SUBMITTED;
+  private static final VarHandle CANCELLED_STACK;
+  private static final VarHandle WAKE_AT;
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      SUBMITTED = lookup.findVarHandle(Timers.class, "submitted", ScheduledTask.class);
+      CANCELLED_STACK = lookup.findVarHandle(Timers.class, "cancelledStack", ScheduledTask.class);
+      WAKE_AT = lookup.findVarHandle(Timers.class, "wakeAt", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private final Reactor reactor;
+  private final TimerHeap heap = new TimerHeap();
+  private final AtomicLong sequence = new AtomicLong();
+  private final AtomicLong crossThreadCancels = new AtomicLong();
+  private volatile ScheduledTask<?> submitted;
+  private volatile ScheduledTask<?> cancelledStack;
+  private volatile long wakeAt = AWAKE;
+
+  Timers(Reactor reactor) {
+    this.reactor = reactor;
+  }
+
+  /** A task due after {@code delay}, not yet scheduled. Any thread. */
+  <V> ScheduledTask<V> task(Object task, long delay, TimeUnit unit, long period) {
+    long nanos = Math.min(Math.max(unit.toNanos(delay), 0), MAX_DELAY_NANOS);
+    return new ScheduledTask<>(
+        this, task, System.nanoTime() + nanos, period, sequence.getAndIncrement());
+  }
+
+  /** A one-shot task for a Callable. Any thread. */
+  <V> ScheduledTask<V> task(Callable<V> callable, long delay, TimeUnit unit) {
+    return task((Object) callable, delay, unit, 0);
+  }
+
+  boolean onLoopThread() {
+    return reactor.inLoop();
+  }
+
+  /**
+   * Hands {@code task} to the loop. Any thread.
+   *
+   * @return false if the watcher is closing (the task will never run)
+   */
+  boolean schedule(ScheduledTask<?> task) {
+    if (reactor.inLoop()) {
+      if (reactor.isClosed()) return false;
+      heap.add(task); // the next wait's timeout accounts for it
+      return true;
+    }
+    NativeWatcher watcher = reactor.watcher();
+    if (reactor.isClosed() || !watcher.enter()) return false;
+    try {
+      for (ScheduledTask<?> head; ; ) {
+        task.nextSubmitted = head = submitted;
+        if (SUBMITTED.compareAndSet(this, head, task)) break;
+      }
+      long target = wakeAt;
+      if (target != AWAKE
+          && (target == FOREVER || task.deadline - target < 0)
+          && WAKE_AT.compareAndSet(this, target, AWAKE)) {
+        watcher.wakeEntered();
+      }
+      return true;
+    } finally {
+      watcher.exit();
+    }
+  }
+
+  /** Takes a cancelled pending task out of the heap: at once on the loop, else next turn. */
+  void cancelled(ScheduledTask<?> task) {
+    if (reactor.inLoop()) {
+      heap.remove(task); // not in it yet if still on the submission stack: skipped there
+      return;
+    }
+    for (ScheduledTask<?> head; ; ) {
+      task.nextCancelled = head = cancelledStack;
+      if (CANCELLED_STACK.compareAndSet(this, head, task)) break;
+    }
+    if (crossThreadCancels.incrementAndGet() % CANCEL_BATCH == 0) reactor.wakeIfOpen();
+  }
+
+  /**
+   * Loop thread, before a wait: takes in what other threads submitted and cancelled, and returns
+   * the wait's timeout in nanoseconds: 0 if a timer is due (or {@code mustNotBlock}), -1 if none is
+   * pending.
+   */
+  long prepareWait(boolean mustNotBlock) {
+    takeSubmissions();
+    if (mustNotBlock) return 0;
+    ScheduledTask<?> first = heap.peek();
+    long target = first == null ? FOREVER : first.deadline;
+    if (target == AWAKE) target++; // a real deadline equal to a marker only wakes a little early
+    wakeAt = target;
+    if (submitted != null) {
+      wakeAt = AWAKE; // a submission raced with the publication: take it next turn
+      return 0;
+    }
+    if (first == null) return -1;
+    return Math.max(first.deadline - System.nanoTime(), 0);
+  }
+
+  /** Loop thread, after a wait returns: no submitter needs to wake it until the next wait. */
+  void awake() {
+    wakeAt = AWAKE;
+  }
+
+  /** Loop thread: runs up to {@code budget} timers due by now, earliest first. */
+  void runDue(int budget) {
+    if (heap.size() == 0) return;
+    long now = System.nanoTime();
+    for (int fired = 0; fired < budget; ) {
+      ScheduledTask<?> first = heap.peek();
+      if (first == null || first.deadline - now > 0) return;
+      heap.poll();
+      if (first.isCancelled()) continue; // cancelled elsewhere; its removal is still queued
+      fired++;
+      first.run(); // never throws; reports through its Future
+      if (first.rearm()) heap.add(first);
+    }
+  }
+
+  /**
+   * Loop thread, at close, after other threads can no longer submit: every pending task is
+   * cancelled and never runs.
+   */
+  void abandonAll() {
+    takeSubmissions();
+    for (ScheduledTask<?> task : heap.clear()) task.abandon();
+  }
+
+  /** Loop thread: the number of pending timers, after taking in submissions and cancels. */
+  int pending() {
+    takeSubmissions();
+    return heap.size();
+  }
+
+  private void takeSubmissions() {
+    if (submitted != null) {
+      ScheduledTask<?> task = (ScheduledTask<?>) SUBMITTED.getAndSet(this, null);
+      while (task != null) {
+        ScheduledTask<?> next = task.nextSubmitted;
+        task.nextSubmitted = null;
+        if (!task.isCancelled()) heap.add(task);
+        task = next;
+      }
+    }
+    if (cancelledStack != null) {
+      ScheduledTask<?> task = (ScheduledTask<?>) CANCELLED_STACK.getAndSet(this, null);
+      while (task != null) {
+        ScheduledTask<?> next = task.nextCancelled;
+        task.nextCancelled = null;
+        heap.remove(task);
+        task = next;
+      }
+    }
+  }
+}
