@@ -25,13 +25,18 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The HTTP server in a child JVM whose RLIMIT_NOFILE is lower than the number of clients: accept
- * fails with EMFILE while they are connected. No thread may die (the JVM reports a dying thread as
- * "Exception in thread" on stderr), and once the clients leave the same server answers again.
+ * fails with EMFILE while they are connected. While at the limit the server pauses accepting
+ * instead of retrying at full speed: its CPU time stays near idle, its log gets a line a second
+ * with the count held back, and the connections it has are served. No thread may die (the JVM
+ * reports a dying thread as "Exception in thread" on stderr), and once the clients leave the same
+ * server answers again.
  */
 class DescriptorExhaustionTest {
   private static final int FD_LIMIT = 64;
   private static final int CLIENTS = 150; // more than FD_LIMIT; fewer than it plus the backlog
   private static final long PATIENCE_MS = 20_000;
+  private static final String ACCEPT_FAILED = "accept failed: Too many open files";
+  private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ, 100 on every Linux ABI
   private static final Pattern LISTENING =
       Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/");
 
@@ -51,10 +56,15 @@ class DescriptorExhaustionTest {
                 Main.class.getName(),
                 "http",
                 "--port",
-                "0")
+                "0",
+                // The clients send nothing: they must hold their descriptors until the test is
+                // done.
+                "--header-timeout",
+                "600")
             .redirectError(stderr.toFile())
             .start();
     List<Socket> clients = new ArrayList<>();
+    long started = System.nanoTime();
     try {
       BufferedReader out =
           new BufferedReader(
@@ -67,14 +77,37 @@ class DescriptorExhaustionTest {
         clients.add(client);
         client.connect(new InetSocketAddress("127.0.0.1", port), (int) PATIENCE_MS);
       }
-      awaitInFile(stderr, "Too many open files");
+      awaitLines(stderr, ACCEPT_FAILED, 1);
       assertTrue(server.isAlive(), "the server exited under descriptor exhaustion");
+
+      // At the limit for two seconds at least: the log says so, at most a line a second. The
+      // first client, accepted before the limit, is served all the while.
+      Socket first = clients.get(0);
+      long cpuBefore = cpuTicks(server.pid());
+      long before = System.nanoTime();
+      for (int lines = 2; lines <= 3; lines++) {
+        assertEquals("HTTP/1.1 200 OK", keepAliveGet(first, "/"), "an existing connection");
+        awaitLines(stderr, ACCEPT_FAILED, lines);
+      }
+      long cpu = cpuTicks(server.pid()) - cpuBefore;
+      double seconds = (System.nanoTime() - before) / 1e9;
+      assertTrue(
+          cpu < 0.2 * seconds * CLOCK_TICKS_PER_SECOND,
+          "at the limit the server spun: " + cpu + " clock ticks of CPU in " + seconds + " s");
+      String stats = keepAliveGet(first, "/stats");
+      assertTrue(stats.contains("\"accept_pauses\":") && !stats.contains("\"accept_pauses\":0,"));
+      assertTrue(count(stderr, "more suppressed)") >= 1, "no suppressed count:\n" + head(stderr));
+
       for (Socket client : clients) client.close();
       clients.clear();
 
       assertEquals("HTTP/1.1 200 OK", firstLineOfGet(port), "the server does not answer again");
       assertTrue(server.isAlive(), "the server exited");
       assertFalse(stderr, "Exception in thread");
+      long limitSeconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started) + 1;
+      long lines = count(stderr, ACCEPT_FAILED);
+      assertTrue(
+          lines <= 3 * limitSeconds, lines + " accept failures logged in " + limitSeconds + " s");
       server.destroy(); // SIGTERM: a graceful stop, status 0
       assertTrue(server.waitFor(PATIENCE_MS, TimeUnit.MILLISECONDS), "the server did not stop");
       assertEquals(0, server.exitValue());
@@ -116,26 +149,54 @@ class DescriptorExhaustionTest {
     return "no answer: " + last;
   }
 
-  /** Waits until {@code text} appears in the file (written by the child). */
-  private static void awaitInFile(Path file, String text) throws IOException, InterruptedException {
+  /**
+   * GET {@code path} on a kept-alive connection: the status line, the rest of the response read.
+   */
+  private static String keepAliveGet(Socket socket, String path) throws IOException {
+    socket.setSoTimeout((int) PATIENCE_MS);
+    socket
+        .getOutputStream()
+        .write(
+            ("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    InputStream in = socket.getInputStream();
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) return "EOF after: " + head;
+      head.append((char) b);
+    }
+    Matcher length = Pattern.compile("Content-Length: (\\d+)").matcher(head);
+    if (!length.find()) return "no Content-Length: " + head;
+    String body =
+        new String(in.readNBytes(Integer.parseInt(length.group(1))), StandardCharsets.UTF_8);
+    return path.equals("/") ? head.substring(0, head.indexOf("\r\n")) : body;
+  }
+
+  /** utime + stime of a process, in clock ticks (/proc/PID/stat fields 14 and 15). */
+  private static long cpuTicks(long pid) throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" "); // from field 3 on
+    return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+  }
+
+  /** Waits until {@code count} lines of the file (written by the child) contain {@code text}. */
+  private static void awaitLines(Path file, String text, int count)
+      throws IOException, InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MS);
-    while (!contains(file, text)) {
+    while (count(file, text) < count) {
       if (System.nanoTime() > deadline)
-        fail("no '" + text + "' in the server's stderr:\n" + head(file));
-      Thread.onSpinWait();
+        fail(count + " lines with '" + text + "' expected in the server's stderr:\n" + head(file));
+      Thread.sleep(10); // polling a file the child writes; the bound is only for a broken server
     }
   }
 
   private static void assertFalse(Path file, String text) throws IOException {
-    if (contains(file, text)) fail("'" + text + "' in the server's stderr:\n" + head(file));
+    if (count(file, text) > 0) fail("'" + text + "' in the server's stderr:\n" + head(file));
   }
 
-  private static boolean contains(Path file, String text) throws IOException {
+  private static long count(Path file, String text) throws IOException {
     try (BufferedReader lines = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      for (String line; (line = lines.readLine()) != null; ) {
-        if (line.contains(text)) return true;
-      }
-      return false;
+      return lines.lines().filter(line -> line.contains(text)).count();
     }
   }
 
