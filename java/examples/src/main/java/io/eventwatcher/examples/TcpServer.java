@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -72,6 +73,8 @@ abstract class TcpServer implements AutoCloseable {
   private final int maxConnections;
   // Loop thread only:
   private long pauseNanos = FIRST_PAUSE_NANOS; // the next accept pause
+  private long tickPeriod; // set by listen(); 0: no tick
+  private ScheduledFuture<?> ticker; // loop thread: the tick, while a connection is open
 
   /**
    * Binds {@code host:port} and starts the loop thread. Accepting starts with {@link #listen()}.
@@ -154,16 +157,16 @@ abstract class TcpServer implements AutoCloseable {
   }
 
   /**
-   * Starts accepting connections, and the tick if {@link #tickPeriodNanos()} asks for one; the
-   * subclass's factory calls it once construction is complete.
+   * Starts accepting connections; the subclass's factory calls it once construction is complete.
+   * The tick, if {@link #tickPeriodNanos()} asks for one, runs while a connection is open: a server
+   * with no connection has nothing to time out, and sleeps in epoll_wait with no timeout.
    *
    * @throws IOException if the listener cannot be watched (the server is closed then)
    */
   protected final void listen() throws IOException {
     try {
+      tickPeriod = tickPeriodNanos();
       watcher.watch(listener, WatchFlag.READ, fd -> acceptAll());
-      long period = tickPeriodNanos();
-      if (period > 0) repeatOnLoop(() -> tick(System.nanoTime()), period); // until close
     } catch (IOException | RuntimeException e) {
       close();
       throw e;
@@ -273,7 +276,9 @@ abstract class TcpServer implements AutoCloseable {
       channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
       accepted(channel);
       stats.connections.incrementAndGet();
-      stats.openConnections.incrementAndGet();
+      if (stats.openConnections.incrementAndGet() == 1 && tickPeriod > 0 && ticker == null) {
+        ticker = repeatOnLoop(() -> tick(System.nanoTime()), tickPeriod);
+      }
     } catch (IOException | RuntimeException | Error e) {
       // Whatever failed (no direct memory for buffers...), never leak the socket.
       errors.log("setting up a connection failed: " + e);
@@ -314,10 +319,11 @@ abstract class TcpServer implements AutoCloseable {
 
   /**
    * Runs {@code task} on the loop thread every {@code periodNanos}, the first time one period from
-   * now, until the watcher closes.
+   * now, until cancelled or the watcher closes.
    */
-  private void repeatOnLoop(Runnable task, long periodNanos) {
-    watcher.scheduleAtFixedRate(logged(task), periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+  private ScheduledFuture<?> repeatOnLoop(Runnable task, long periodNanos) {
+    return watcher.scheduleAtFixedRate(
+        logged(task), periodNanos, periodNanos, TimeUnit.NANOSECONDS);
   }
 
   /**
@@ -342,7 +348,10 @@ abstract class TcpServer implements AutoCloseable {
    * @throws IOException if unwatching or closing fails
    */
   protected final void release(int fd, SocketChannel channel) throws IOException {
-    stats.openConnections.decrementAndGet();
+    if (stats.openConnections.decrementAndGet() == 0 && ticker != null) {
+      ticker.cancel(false); // nothing left to time out
+      ticker = null;
+    }
     try {
       watcher.unwatch(fd, WatchFlag.READ);
       watcher.unwatch(fd, WatchFlag.WRITE);

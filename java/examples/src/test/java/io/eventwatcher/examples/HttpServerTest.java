@@ -300,6 +300,30 @@ class HttpServerTest {
   }
 
   @Test
+  void anIdleServerTicksOnlyWhileAConnectionIsOpen() throws Exception {
+    // The default timeouts are on (a tick a second while connections are open), yet with no
+    // connection the loop sleeps with no timeout: nothing wakes an idle server.
+    long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000L;
+    awaitAsleepWithoutTimeout(deadline, "before any connection");
+    try (Client client = new Client(server.port())) {
+      client.send(GET);
+      assertEquals(200, client.read(false).status());
+    }
+    while (server.stats().openConnections.get() > 0) {
+      assertTrue(System.nanoTime() < deadline, "the connection was not closed");
+      Thread.sleep(1); // polling a counter; the bound is only for a broken server
+    }
+    awaitAsleepWithoutTimeout(deadline, "after the last connection closed");
+  }
+
+  private static void awaitAsleepWithoutTimeout(long deadline, String when) throws Exception {
+    while (!asleepInEpollWaitWithoutTimeout("http-loop")) {
+      assertTrue(System.nanoTime() < deadline, "http-loop waits with a timeout " + when);
+      Thread.sleep(1); // polling the loop thread's state; the bound is only for a broken server
+    }
+  }
+
+  @Test
   void closingConnectionWithUnsentResponsesDoesNotSpinTheLoop() throws Exception {
     server.close();
     HttpServer.Config config = new HttpServer.Config();
