@@ -10,7 +10,9 @@
 // call is seen asleep inside it (thread_state), or the thread that could act
 // has ended. That the loop makes no wakeups is read from the loop thread's own
 // wait (asleep_in_epoll_wait_without_timeout), not from a quiet window.
-// Nothing sleeps to let time pass, and no test measures time.
+// Nothing sleeps to let time pass, and no test measures time, except to check
+// that a wait did not end before its timeout (a lower bound, which no load on
+// the machine can break).
 #pragma once
 
 #include <eventwatcher/event_watcher.hpp>
@@ -19,6 +21,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -41,6 +44,13 @@ using namespace std::chrono_literals;
 /// Upper bound for anything that should happen "at once"; only a hung or
 /// broken loop gets near it.
 inline constexpr auto kPatience = 10s;
+
+/// CLOCK_MONOTONIC now.
+inline std::chrono::nanoseconds monotonic_now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
 
 /// An owned fd, closed on destruction.
 class Fd {

@@ -54,13 +54,14 @@ final class NativeWatcher {
   }
 
   /**
-   * Owner: waits up to {@code timeoutMs} (-1: no limit) for events.
+   * Owner: waits up to {@code timeoutNanos} nanoseconds (-1: no limit) for events. An interrupted
+   * wait with a limit returns 0, so that the caller computes the time left afresh.
    *
    * @return the number of batch entries recorded, or -errno if epoll_wait failed
    */
-  int turn(int timeoutMs) {
+  int turn(long timeoutNanos) {
     assert onOwner() : "turn off the loop thread";
-    return Native.turn(handle, timeoutMs);
+    return Native.turn(handle, timeoutNanos);
   }
 
   /** Owner: entry {@code i} of the last turn's batch, {@code fd << 1 | flag}. */
