@@ -11,8 +11,9 @@
 // has ended. That the loop makes no wakeups is read from the loop thread's own
 // wait (asleep_in_epoll_wait_without_timeout), not from a quiet window.
 // Nothing sleeps to let time pass, and no test measures time, except to check
-// that a wait did not end before its timeout (a lower bound, which no load on
-// the machine can break).
+// that a wait or a timer did not end before its deadline (a lower bound, which
+// no load on the machine can break); timers are driven by an injected clock
+// (fake_time.hpp).
 #pragma once
 
 #include <eventwatcher/event_watcher.hpp>
@@ -55,7 +56,7 @@ inline constexpr int kScaleDivisor = 10;
 inline constexpr int kScaleDivisor = 1;
 #endif
 
-/// CLOCK_MONOTONIC now.
+/// CLOCK_MONOTONIC now, the clock of the core's timers.
 inline std::chrono::nanoseconds monotonic_now() {
   timespec now{};
   ::clock_gettime(CLOCK_MONOTONIC, &now);
