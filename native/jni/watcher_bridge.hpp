@@ -1,6 +1,7 @@
 // WatcherBridge: one Java EventWatcher's native half.
 #pragma once
 
+#include "clock.hpp"
 #include "poller.hpp"
 
 #include <eventwatcher/options.hpp>
@@ -28,8 +29,13 @@ class WatcherBridge {
   /// Throws std::system_error, std::invalid_argument, std::bad_alloc.
   WatcherBridge(int max_events, std::int32_t* batch, detail::Delivery delivery);
 
-  /// Makes the calling (Java loop) thread the owner.
-  void begin() noexcept { poller_.registry().owner().claim(); }
+  /// Makes the calling (Java loop) thread the owner, with a timer slack of
+  /// 1 ns (see use_precise_timer_slack): the Java timers' deadlines are its
+  /// wait timeouts.
+  void begin() noexcept {
+    poller_.registry().owner().claim();
+    detail::use_precise_timer_slack();
+  }
   /// Waits up to `timeout_ns` nanoseconds (-1: no limit; see
   /// detail::Epoll::wait for the precision and EINTR); returns the number of
   /// batch entries recorded, or -errno if the wait failed.

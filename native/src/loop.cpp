@@ -1,5 +1,6 @@
 #include "loop.hpp"
 
+#include "clock.hpp"
 #include "error_report.hpp"
 #include "syscall_error.hpp"
 
@@ -188,6 +189,7 @@ void Loop::serve() noexcept {
   try {
     const std::string name = options_.thread_name.substr(0, 15);
     ::pthread_setname_np(::pthread_self(), name.c_str());
+    use_precise_timer_slack();  // the thread is ours: its timers should not run late
   } catch (...) {
     report_error(options_.error_handler, std::current_exception(), -1);
   }

@@ -12,7 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -356,6 +358,35 @@ class ScheduledExecutorTest {
       assertEquals("woke", watcher.schedule(() -> "woke", 2, TimeUnit.MILLISECONDS).get());
       // The timer is gone: no timeout remains, so the idle loop makes no wakeups.
       eventually(() -> asleepInEpollWaitWithoutTimeout(task), "no timeout after the last timer");
+      // Its timed waits end at their timeout, not up to the default 50 us of timer slack later.
+      // (/proc/TID/timerslack_ns: a thread's own entry, not under /proc/self/task.)
+      Path slack = Path.of("/proc", task.getFileName().toString(), "timerslack_ns");
+      assumeTrue(Files.isReadable(slack), "the kernel does not show " + slack);
+      assertEquals("1", Files.readString(slack).strip());
+    }
+  }
+
+  @Test
+  void timersScheduledOnTheLoopCountTheirDelayFromNoEarlierThanTheCall() throws Exception {
+    try (EventWatcher watcher = new EventWatcher()) {
+      CompletableFuture<long[]> times = new CompletableFuture<>();
+      watcher.execute(
+          () -> {
+            long scheduled = System.nanoTime();
+            ScheduledFuture<?> future =
+                watcher.schedule(
+                    () -> times.complete(new long[] {scheduled, System.nanoTime()}),
+                    5,
+                    TimeUnit.MILLISECONDS);
+            // Until the loop takes it into its heap, the delay is the whole delay.
+            assertTrue(future.getDelay(TimeUnit.NANOSECONDS) <= TimeUnit.MILLISECONDS.toNanos(5));
+            long busy = System.nanoTime(); // the rest of the turn takes 10 ms
+            while (System.nanoTime() - busy < TimeUnit.MILLISECONDS.toNanos(10)) {
+              Thread.onSpinWait();
+            }
+          });
+      long[] ran = await(times, "the timer");
+      assertTrue(ran[1] - ran[0] >= TimeUnit.MILLISECONDS.toNanos(5), "a timer ran early");
     }
   }
 }

@@ -247,7 +247,7 @@ public final class Reactor {
 
   /** A future for {@code task} (a Runnable or Callable) to run through {@link #submit}. */
   public <V> RunnableFuture<V> newTask(Object task) {
-    return timers.task(task, 0, TimeUnit.NANOSECONDS, 0);
+    return timers.immediate(task);
   }
 
   /** Loop thread: the number of delayed and periodic tasks in the loop's queue. */

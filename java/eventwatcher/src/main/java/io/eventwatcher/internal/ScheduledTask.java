@@ -50,8 +50,14 @@ final class ScheduledTask<V> implements RunnableScheduledFuture<V> {
 
   final long sequence;
 
-  /** When the next run is due, as a System.nanoTime() value. */
+  /**
+   * When the next run is due, as a System.nanoTime() value; while {@link #deferred}, the delay
+   * instead, counted from when the loop takes the task into its heap.
+   */
   long deadline;
+
+  /** Scheduled on the loop thread and not yet in its heap: {@link #deadline} is relative. */
+  private volatile boolean deferred;
 
   /** Position in the loop's {@link TimerHeap}, -1 when not in it. Loop thread. */
   int heapIndex = -1;
@@ -65,12 +71,20 @@ final class ScheduledTask<V> implements RunnableScheduledFuture<V> {
   private volatile boolean awaited;
   private Object outcome; // the value or the Throwable; published by the state write
 
-  ScheduledTask(Timers timers, Object task, long deadline, long period, long sequence) {
+  ScheduledTask(
+      Timers timers, Object task, long deadline, long period, long sequence, boolean deferred) {
     this.timers = timers;
     this.task = task;
     this.deadline = deadline;
     this.period = period;
     this.sequence = sequence;
+    this.deferred = deferred;
+  }
+
+  /** Loop thread: fixes a deferred task's deadline, {@code now} plus its delay. */
+  void fixDeadline(long now) {
+    deadline += now;
+    deferred = false;
   }
 
   /** Whether this runs before {@code other}: earlier deadline, or equal and scheduled first. */
@@ -215,7 +229,13 @@ final class ScheduledTask<V> implements RunnableScheduledFuture<V> {
 
   @Override
   public long getDelay(TimeUnit unit) {
-    return unit.convert(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+    for (; ; ) {
+      boolean relative = deferred;
+      long value = deadline; // a plain read racing with the loop: checked by re-reading deferred
+      if (relative == deferred) {
+        return unit.convert(relative ? value : value - System.nanoTime(), TimeUnit.NANOSECONDS);
+      }
+    }
   }
 
   @Override

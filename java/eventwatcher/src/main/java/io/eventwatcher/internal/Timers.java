@@ -2,7 +2,6 @@ package io.eventwatcher.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -62,21 +61,26 @@ final class Timers {
   private volatile ScheduledTask<?> submitted;
   private volatile ScheduledTask<?> cancelledStack;
   private volatile long wakeAt = AWAKE;
+  private ScheduledTask<?> deferredList; // loop thread: scheduled on it since the last wait
 
   Timers(Reactor reactor) {
     this.reactor = reactor;
   }
 
-  /** A task due after {@code delay}, not yet scheduled. Any thread. */
+  /**
+   * A task due after {@code delay}, not yet scheduled. Any thread. On the loop thread its deadline
+   * is deferred: see {@link #schedule}.
+   */
   <V> ScheduledTask<V> task(Object task, long delay, TimeUnit unit, long period) {
     long nanos = Math.min(Math.max(unit.toNanos(delay), 0), MAX_DELAY_NANOS);
-    return new ScheduledTask<>(
-        this, task, System.nanoTime() + nanos, period, sequence.getAndIncrement());
+    boolean onLoop = reactor.inLoop();
+    long deadline = onLoop ? nanos : System.nanoTime() + nanos;
+    return new ScheduledTask<>(this, task, deadline, period, sequence.getAndIncrement(), onLoop);
   }
 
-  /** A one-shot task for a Callable. Any thread. */
-  <V> ScheduledTask<V> task(Callable<V> callable, long delay, TimeUnit unit) {
-    return task((Object) callable, delay, unit, 0);
+  /** A task that {@code submit} runs through the task queue, with no deadline. Any thread. */
+  <V> ScheduledTask<V> immediate(Object task) {
+    return new ScheduledTask<>(this, task, 0, 0, sequence.getAndIncrement(), false);
   }
 
   boolean onLoopThread() {
@@ -90,8 +94,15 @@ final class Timers {
    */
   boolean schedule(ScheduledTask<?> task) {
     if (reactor.inLoop()) {
+      // Deferred: the task waits on a list, its deadline relative, until the loop prepares its
+      // next wait, which reads the clock anyway and then fixes every deadline from that one read.
+      // A timer armed and cancelled within a turn (a request's timeout) so costs no clock read and
+      // no heap operation. It is never early (the deadline counts from a later clock read) and
+      // late by at most the rest of the turn, which it could not have used: timers run between
+      // turns.
       if (reactor.isClosed()) return false;
-      heap.add(task); // the next wait's timeout accounts for it
+      task.nextSubmitted = deferredList;
+      deferredList = task;
       return true;
     }
     NativeWatcher watcher = reactor.watcher();
@@ -182,6 +193,16 @@ final class Timers {
   }
 
   private void takeSubmissions() {
+    if (deferredList != null) {
+      long now = System.nanoTime();
+      for (ScheduledTask<?> task = deferredList, next; task != null; task = next) {
+        next = task.nextSubmitted;
+        task.nextSubmitted = null;
+        task.fixDeadline(now);
+        if (!task.isCancelled()) heap.add(task);
+      }
+      deferredList = null;
+    }
     if (submitted != null) {
       ScheduledTask<?> task = (ScheduledTask<?>) SUBMITTED.getAndSet(this, null);
       while (task != null) {

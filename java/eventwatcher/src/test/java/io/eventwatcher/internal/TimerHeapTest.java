@@ -23,7 +23,7 @@ class TimerHeapTest {
       (a, b) -> a == b ? 0 : a.isBefore(b) ? -1 : 1;
 
   private static ScheduledTask<?> task(long deadline, long sequence) {
-    return new ScheduledTask<>(null, (Runnable) () -> {}, deadline, 0, sequence);
+    return new ScheduledTask<>(null, (Runnable) () -> {}, deadline, 0, sequence, false);
   }
 
   @Test
