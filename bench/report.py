@@ -37,7 +37,7 @@ COLOURS = {IMPLS[i]: svg.PALETTE[n] for n, i in enumerate(
     ("c-epoll", "c-eventfd", "cpp-core", "java-api", "java-api-baseline", "jdk-selector", "netty-epoll",
      "jdk-stpe", "netty-wheel"))}
 LIMITS = {"dispatch": "c-epoll", "task-rtt": "c-eventfd", "task-throughput": "c-eventfd",
-          "churn": "c-epoll", "server": "c-epoll", "idle": "c-epoll"}
+          "churn": "c-epoll", "server": "c-epoll", "idle": "c-epoll", "timer-lateness": "c-epoll"}
 JMH_IMPLS = {"javaApi": "java-api", "jdkSelector": "jdk-selector", "netty": "netty-epoll"}
 JMH_WORKLOADS = {"DispatchBenchmark": "dispatch", "TaskLatencyBenchmark": "task-rtt",
                  "TaskThroughputBenchmark": "task-throughput", "ChurnBenchmark": "churn",
@@ -187,17 +187,19 @@ def table(results, workload, metric, higher_is_better, title_param, label=None, 
 
 def wide_table(results, workload, title_param, columns, judged):
     """Markdown rows: one per (param, impl) with several lower-is-better figures (columns: (metric,
-    label) pairs), and the ratio to the best peer in the judged metric."""
-    lines = [f"| {title_param} | Implementation | " + " | ".join(label for _, label in columns) +
-             f" | {dict(columns)[judged]} vs best |", "|---:|---|" + "---:|" * (len(columns) + 1)]
+    label) pairs), and the ratios to the best peer and to the C limit in the judged metric."""
+    label = dict(columns)[judged]
+    lines = [f"| {title_param} | Implementation | " + " | ".join(name for _, name in columns) +
+             f" | {label} vs best | {label} vs C |", "|---:|---|" + "---:|" * (len(columns) + 2)]
     for param in results.params(workload):
         values = {i: results.get(workload, i, param, judged) for i in results.impls(workload)}
         values = {i: v for i, v in values.items() if v is not None}
-        best = min(values.values()) if values else None
+        best, base = min(values.values(), default=None), values.get(LIMITS.get(workload))
         for impl, value in values.items():
             shown = " | ".join(fmt(results.get(workload, impl, param, m)) for m, _ in columns)
-            lines.append(f"| {param} | {IMPLS[impl]} | {shown} | {value / best:.2f} |" if best else
-                         f"| {param} | {IMPLS[impl]} | {shown} | – |")
+            vs_best = f"{value / best:.2f}" if best else "–"
+            vs_c = f"{value / base:.2f}" if base else "–"
+            lines.append(f"| {param} | {IMPLS[impl]} | {shown} | {vs_best} | {vs_c} |")
     return "\n".join(lines)
 
 
@@ -260,8 +262,9 @@ def targets(results):
 
 
 def best_peer(results, workload, param, metric, higher_is_better=True):
-    """(impl, value) of the best implementation other than EventWatcher, or None."""
-    peers = [(i, results.get(workload, i, param, metric)) for i in results.impls(workload) if i != "java-api"]
+    """(impl, value) of the best Java implementation other than EventWatcher, or None."""
+    peers = [(i, results.get(workload, i, param, metric)) for i in results.impls(workload)
+             if i != "java-api" and not i.startswith(("c-", "cpp-"))]
     peers = [(i, v) for i, v in peers if v is not None]
     if not peers:
         return None
@@ -301,7 +304,9 @@ def timer_targets(results):
     text, met = "not measured", None
     if p99 is not None:
         best = best_peer(results, "timer-lateness", samples[-1], "p99_us", higher_is_better=False)
-        text = f"EventWatcher p99 {p99:.0f} µs" + (f" (best peer: {IMPLS[best[0]]} {best[1]:.0f} µs)" if best else "")
+        floor = results.get("timer-lateness", "c-epoll", samples[-1], "p99_us")
+        text = (f"EventWatcher p99 {p99:.0f} µs" + (f"; best Java peer {IMPLS[best[0]]} {best[1]:.0f} µs" if best else "")
+                + (f"; C epoll_pwait2 {floor:.0f} µs" if floor is not None else ""))
         met = p99 <= 100
     out.append(("timer-lateness", "Timer lateness p99 ≤ 100 µs (1–20 ms timers, one at a time)", text, met))
     counts = results.params("timer-memory")
@@ -502,7 +507,9 @@ def _timers_section(add, results, plot_files, plot_dir_name):
             add(f"\n![Timer schedule+cancel]({plot_dir_name}/{name})\n")
     add("\nLateness (`TimerLatenessProbe`): timers with random delays of 1 to 20 ms, scheduled one at a time "
         "from another thread on an otherwise idle implementation; lateness is the run's `System.nanoTime()` "
-        "minus (the caller's `System.nanoTime()` before `schedule` + the delay), in µs.\n")
+        "minus (the caller's `System.nanoTime()` before `schedule` + the delay), in µs. C: one thread waiting "
+        "in `epoll_pwait2` with a nanosecond timeout (default timer slack), the floor for a loop's wait on "
+        "this machine (bench/native/epoll_lateness.c).\n")
     add(wide_table(results, "timer-lateness", "Samples", [("p50_us", "p50 µs"), ("p99_us", "p99 µs"),
                                                           ("max_us", "max µs")], "p99_us"))
     add("\nMemory per pending timer (`TimerMemoryProbe`, MemoryProbe's method): what N pending timers, sharing "

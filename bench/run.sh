@@ -78,12 +78,10 @@ record() {
 }
 
 step "building the benchmark programs (build/bench) and benchmarks.jar"
+cmake -S "$root" -B "$root/build/bench" -DCMAKE_BUILD_TYPE=Release -DEVENTWATCHER_BUILD_BENCH=ON \
+  -DEVENTWATCHER_BUILD_TESTS=OFF -DEVENTWATCHER_BUILD_JNI=OFF >/dev/null
+cmake --build "$root/build/bench" -j 2 >/dev/null
 native="$root/build/bench/bench/native"
-if [[ "$only" != timers ]]; then
-  cmake -S "$root" -B "$root/build/bench" -DCMAKE_BUILD_TYPE=Release -DEVENTWATCHER_BUILD_BENCH=ON \
-    -DEVENTWATCHER_BUILD_TESTS=OFF -DEVENTWATCHER_BUILD_JNI=OFF >/dev/null
-  cmake --build "$root/build/bench" -j 2 >/dev/null
-fi
 mvn -B -q -ntp -f "$bench_dir/pom.xml" package
 bench_jar="$bench_dir/target/benchmarks.jar"
 baseline_jar="$bench_dir/target/baseline/benchmarks.jar"
@@ -187,6 +185,7 @@ if want timers; then
   step "7. timers"
   jmh timers TimerBenchmark -p pending="$timer_pending"
   # One implementation at a time, each alone on the machine: lateness is mostly wake-up latency.
+  record "$native/epoll_lateness" "$lateness_samples"
   for impl in java-api jdk-stpe netty-epoll netty-wheel; do
     record java --enable-native-access=ALL-UNNAMED -cp "$bench_jar" \
       io.eventwatcher.bench.probes.TimerLatenessProbe "$impl" "$lateness_samples"
