@@ -28,7 +28,7 @@ IMPLS = {  # impl id -> display name, in table order
     "java-api": "EventWatcher (Java)",
     "java-api-baseline": "EventWatcher (Java), baseline",
     "jdk-selector": "JDK Selector",
-    "jdk-stpe": "JDK ScheduledThreadPoolExecutor",
+    "jdk-stpe": "JDK STPE",
     "netty-epoll": "Netty epoll",
     "netty-wheel": "Netty HashedWheelTimer",
 }
@@ -482,7 +482,7 @@ def _idle_section(add, results, plot_files, plot_dir_name):
 def _timers_section(add, results, plot_files, plot_dir_name):
     add("\n## 7. Timers\n")
     add("Four timer implementations (bench/src/main/java/io/eventwatcher/bench/TimerPeers.java): EventWatcher's "
-        "`schedule` (a 4-ary heap on the loop thread); the JDK's `ScheduledThreadPoolExecutor(1)` with "
+        "`schedule` (a 4-ary heap on the loop thread); the JDK's `ScheduledThreadPoolExecutor(1)` (JDK STPE) with "
         "`setRemoveOnCancelPolicy(true)` (without it a cancelled task stays queued until its deadline, so "
         "schedule+cancel of far timers grows its queue without bound); Netty's `EventLoop.schedule` on its "
         "epoll loop; Netty's `HashedWheelTimer` with a 1 ms tick (its finest; the default is 100 ms) and 512 "
