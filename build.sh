@@ -139,11 +139,15 @@ run_java_suite() {
     die "the Java suite failed (log: ${log_file})"
   fi
   # Again on JDK 25 when present (the jar targets 17 and must run on both; 25
-  # also has virtual threads for the executor tests). The jar is left as built.
+  # also has virtual threads for the executor tests). The jar is left as built:
+  # test-compile finds every class up to date and packages nothing, yet it puts
+  # the build in the session, so that the examples resolve the library from
+  # eventwatcher/target (surefire:test alone would look for it in ~/.m2, where
+  # it is missing or another checkout's).
   local jdk25=/usr/lib/jvm/temurin-25-jdk-amd64
   if [[ -x "${jdk25}/bin/java" ]]; then
     log "running the Java suite on $("${jdk25}/bin/java" -version 2>&1 | head -1) under -Xcheck:jni"
-    if ! JAVA_HOME="${jdk25}" maven surefire:test -Dtest.jvm.flags=-Xcheck:jni 2>&1 | tee -a "${log_file}"; then
+    if ! JAVA_HOME="${jdk25}" maven test-compile surefire:test -Dtest.jvm.flags=-Xcheck:jni 2>&1 | tee -a "${log_file}"; then
       die "the Java suite failed on JDK 25 (log: ${log_file})"
     fi
   fi

@@ -15,8 +15,8 @@ int negated(int error) {
 WatcherBridge::WatcherBridge(int max_events, std::int32_t* batch, detail::Delivery delivery)
     : poller_({}, max_events, delivery, no_handler_), batch_(batch) {}
 
-int WatcherBridge::turn(int timeout_ms) noexcept {
-  const int fetched = poller_.wait(timeout_ms);
+int WatcherBridge::turn(std::int64_t timeout_ns) noexcept {
+  const int fetched = poller_.wait(timeout_ns);
   return fetched < 0 ? fetched : poller_.collect(batch_);
 }
 

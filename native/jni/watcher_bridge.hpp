@@ -30,9 +30,10 @@ class WatcherBridge {
 
   /// Makes the calling (Java loop) thread the owner.
   void begin() noexcept { poller_.registry().owner().claim(); }
-  /// Waits up to `timeout_ms` (-1: no limit); returns the number of batch
-  /// entries recorded, or -errno if epoll_wait failed.
-  int turn(int timeout_ms) noexcept;
+  /// Waits up to `timeout_ns` nanoseconds (-1: no limit; see
+  /// detail::Epoll::wait for the precision and EINTR); returns the number of
+  /// batch entries recorded, or -errno if the wait failed.
+  int turn(std::int64_t timeout_ns) noexcept;
   /// Registers (fd, flag), armed unless `suspended`. Returns 0 or -errno.
   int watch(int fd, WatchFlag flag, bool suspended) noexcept;
   /// Removes the registration for (fd, flag). Returns 0 or -errno.

@@ -57,8 +57,9 @@ jint begin(JNIEnv*, jclass, jlong handle) {
   return 0;
 }
 
-jint turn(JNIEnv*, jclass, jlong handle, jint timeout_ms) {
-  return bridge(handle)->turn(timeout_ms);
+// int turn(long handle, long timeoutNanos): -1 waits with no limit.
+jint turn(JNIEnv*, jclass, jlong handle, jlong timeout_ns) {
+  return bridge(handle)->turn(timeout_ns);
 }
 
 jint watch(JNIEnv*, jclass, jlong handle, jint fd, jint flag, jboolean suspended) {
@@ -101,7 +102,7 @@ const JNINativeMethod kWatcherNatives[] = {
     {const_cast<char*>("create"), const_cast<char*>("(ILjava/nio/ByteBuffer;Z)J"),
      reinterpret_cast<void*>(create)},
     {const_cast<char*>("begin"), const_cast<char*>("(J)I"), reinterpret_cast<void*>(begin)},
-    {const_cast<char*>("turn"), const_cast<char*>("(JI)I"), reinterpret_cast<void*>(turn)},
+    {const_cast<char*>("turn"), const_cast<char*>("(JJ)I"), reinterpret_cast<void*>(turn)},
     {const_cast<char*>("watch"), const_cast<char*>("(JIIZ)I"), reinterpret_cast<void*>(watch)},
     {const_cast<char*>("unwatch"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(unwatch)},
     {const_cast<char*>("resume"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(resume)},

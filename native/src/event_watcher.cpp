@@ -70,6 +70,24 @@ void EventWatcher::runInEventWatcherLoop(WatchCallback task) {
   loop_->post(std::move(task));
 }
 
+TimerId EventWatcher::runAfter(std::chrono::nanoseconds delay, WatchCallback task) {
+  if (!task) throw std::invalid_argument("EventWatcher::runAfter: task is empty");
+  return loop_->schedule(delay.count(), 0, std::move(task));
+}
+
+TimerId EventWatcher::runEvery(std::chrono::nanoseconds period, WatchCallback task) {
+  if (period.count() <= 0) {
+    throw std::invalid_argument("EventWatcher::runEvery: period must be > 0, got " +
+                                std::to_string(period.count()) + " ns");
+  }
+  if (!task) throw std::invalid_argument("EventWatcher::runEvery: task is empty");
+  return loop_->schedule(period.count(), period.count(), std::move(task));
+}
+
+bool EventWatcher::cancel(TimerId timer) noexcept {
+  return loop_->cancel(timer);
+}
+
 bool EventWatcher::inEventWatcherLoop() const noexcept {
   return loop_->in_loop();
 }

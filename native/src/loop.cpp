@@ -58,7 +58,8 @@ void check(int error, const char* method, int fd) {
 
 Loop::Loop(Options options)
     : options_(std::move(options)),
-      poller_(options_.epoll_wait, options_.max_events, Delivery::level, options_.error_handler) {
+      poller_(options_.epoll_wait, options_.max_events, Delivery::level, options_.error_handler),
+      timers_(options_.clock, options_.error_handler) {
   if (options_.start_thread) thread_ = std::thread([this] { serve(); });
 }
 
@@ -101,6 +102,17 @@ void Loop::resume(int fd, WatchFlag flag) {
 void Loop::post(WatchCallback task) {
   tasks_.push(std::move(task));
   poller_.wakeup().request_for_task(in_loop());
+}
+
+TimerId Loop::schedule(std::int64_t delay_ns, std::int64_t period_ns, WatchCallback task) {
+  const Timers::Scheduled scheduled = timers_.schedule(delay_ns, period_ns, std::move(task));
+  // The loop thread computes its next timeout afresh before it waits again.
+  if (scheduled.earliest && !in_loop()) poller_.wakeup().request(false);
+  return scheduled.id;
+}
+
+bool Loop::cancel(TimerId timer) noexcept {
+  return timers_.cancel(timer, in_loop());
 }
 
 bool Loop::in_loop() const noexcept {
@@ -204,6 +216,7 @@ void Loop::enter() {
   }
   loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
   poller_.registry().owner().claim();
+  timers_.runner().claim();
   set_state(State::running);
 }
 
@@ -224,6 +237,7 @@ void Loop::leave() noexcept {
   while (run_tasks()) {
   }
   stop_requested_.store(false, std::memory_order_release);
+  timers_.runner().release();  // pending timers stay pending, for a later run()
   poller_.registry().owner().release();
   loop_thread_.store(std::thread::id{}, std::memory_order_release);
   // Last touch of *this: a destructor waiting for idle may free the loop as
@@ -234,11 +248,13 @@ void Loop::leave() noexcept {
 
 int Loop::turn() noexcept {
   // Never block while work is pending: it may have been requested from this
-  // thread, which skips the eventfd write.
-  const int count = poller_.wait(poller_.wakeup().pending() ? 0 : -1);
+  // thread, which skips the eventfd write. Otherwise wait for the earliest
+  // timer (-1, no limit, if there is none).
+  const int count = poller_.wait(poller_.wakeup().pending() ? 0 : timers_.timeout_ns());
   if (count < 0) return -count;
   failed_waits_ = 0;
   poller_.dispatch();
+  timers_.run_due();
   if (poller_.wakeup().consume()) run_tasks();
   return 0;
 }
@@ -258,6 +274,7 @@ void Loop::back_off(int error) noexcept {
   }
   poller_.wakeup().wait(std::min(1 << std::min(failed_waits_, 10), 1000));
   poller_.wakeup().drain();
+  timers_.run_due();
   if (poller_.wakeup().consume()) run_tasks();
 }
 

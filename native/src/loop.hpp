@@ -4,18 +4,22 @@
 #include "function_ref.hpp"
 #include "poller.hpp"
 #include "task_queue.hpp"
+#include "timers.hpp"
 
 #include <eventwatcher/options.hpp>
+#include <eventwatcher/timer_id.hpp>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 namespace eventwatcher::detail {
 
-/// Runs turns of: epoll_wait, dispatch the batch, run queued tasks.
+/// Runs turns of: epoll_wait, dispatch the batch, run the due timers, run
+/// queued tasks.
 ///
 /// Ownership of the registry. Exactly one thread at a time may touch the
 /// registry (checked by its ThreadAffinity in debug builds). `state_`, under
@@ -29,6 +33,9 @@ namespace eventwatcher::detail {
 /// every transition back to idle or running signals: nobody polls or sleeps.
 /// A task pushed while running is always run, because leave() moves to
 /// finishing under the same mutex before its final drain.
+///
+/// Timers are not part of that hand-off: they have a mutex of their own (see
+/// Timers), so scheduling and cancelling never wait for the loop.
 ///
 /// The public methods document the contract; see event_watcher.hpp.
 class Loop {
@@ -44,6 +51,10 @@ class Loop {
   void suspend(int fd, WatchFlag flag);
   void resume(int fd, WatchFlag flag);
   void post(WatchCallback task);
+  /// A timer `delay_ns` from now, periodic if `period_ns` > 0; wakes the loop
+  /// if it is now the earliest and the caller is another thread.
+  TimerId schedule(std::int64_t delay_ns, std::int64_t period_ns, WatchCallback task);
+  bool cancel(TimerId timer) noexcept;
   bool in_loop() const noexcept;
   void run();
   void stop() noexcept;
@@ -79,6 +90,7 @@ class Loop {
   Options options_;
   Poller poller_;
   TaskQueue tasks_;
+  Timers timers_;
   std::vector<WatchCallback> running_tasks_;  // loop thread; reused, so no allocation per turn
   int failed_waits_ = 0;                      // loop thread: consecutive failed epoll_waits
 

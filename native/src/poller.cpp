@@ -28,8 +28,8 @@ Poller::Poller(Options::EpollWaitFunction wait_fn, int max_events, Delivery deli
   }
 }
 
-int Poller::wait(int timeout_ms) noexcept {
-  const int count = epoll_.wait(events_.data(), max_events(), timeout_ms);
+int Poller::wait(std::int64_t timeout_ns) noexcept {
+  const int count = epoll_.wait(events_.data(), max_events(), timeout_ns);
   fetched_ = count > 0 ? count : 0;
   return count;
 }

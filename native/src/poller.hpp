@@ -31,9 +31,10 @@ class Poller {
   /// The batch size: collect() records at most twice as many entries.
   int max_events() const noexcept { return static_cast<int>(events_.size()); }
 
-  /// Waits up to `timeout_ms` (-1: no limit) for events, retrying EINTR.
-  /// Returns the number fetched, or -errno if epoll_wait failed.
-  int wait(int timeout_ms) noexcept;
+  /// Waits up to `timeout_ns` nanoseconds (-1: no limit) for events; EINTR
+  /// as Epoll::wait says. Returns the number fetched, or -errno if the wait
+  /// failed.
+  int wait(std::int64_t timeout_ns) noexcept;
   /// Calls the callbacks for the events of the last wait().
   void dispatch() noexcept;
   /// Records the events of the last wait() into `out` (2 * max_events()

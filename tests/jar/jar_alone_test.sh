@@ -29,8 +29,10 @@ for jdk in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/temurin-25-jdk-amd64;
   # Compiled with this JDK's javac for Java 17, then packaged the way an
   # application would be: its own jar naming the library on its Class-Path.
   "${jdk}/bin/javac" --release 17 -cp "${dir}/eventwatcher.jar" -d "${dir}/classes" "${here}/Smoke.java"
-  # The README's Java example, exactly as printed, must compile and run too.
-  sed -n '/^```java$/,/^```$/p' "${here}/../../README.md" | sed '1d;$d' > "${dir}/PipeExample.java"
+  # The README's Java example, exactly as printed, must compile and run too:
+  # the first Java block (the later ones are fragments, not programs).
+  awk '/^```java$/ { inside = 1; next } inside && /^```$/ { exit } inside' \
+    "${here}/../../README.md" > "${dir}/PipeExample.java"
   "${jdk}/bin/javac" --release 17 -cp "${dir}/eventwatcher.jar" -d "${dir}/classes" "${dir}/PipeExample.java"
   printf 'Main-Class: Smoke\nClass-Path: eventwatcher.jar\nEnable-Native-Access: ALL-UNNAMED\n' > "${dir}/manifest.txt"
   "${jdk}/bin/jar" --create --file "${dir}/smoke.jar" --manifest "${dir}/manifest.txt" -C "${dir}/classes" .

@@ -10,7 +10,10 @@
 // call is seen asleep inside it (thread_state), or the thread that could act
 // has ended. That the loop makes no wakeups is read from the loop thread's own
 // wait (asleep_in_epoll_wait_without_timeout), not from a quiet window.
-// Nothing sleeps to let time pass, and no test measures time.
+// Nothing sleeps to let time pass, and no test measures time, except to check
+// that a wait or a timer did not end before its deadline (a lower bound, which
+// no load on the machine can break); timers are driven by an injected clock
+// (fake_time.hpp).
 #pragma once
 
 #include <eventwatcher/event_watcher.hpp>
@@ -19,6 +22,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -41,6 +45,23 @@ using namespace std::chrono_literals;
 /// Upper bound for anything that should happen "at once"; only a hung or
 /// broken loop gets near it.
 inline constexpr auto kPatience = 10s;
+
+/// Scale tests (1,000,000 timers) use a tenth of their size under TSan: it
+/// instruments every memory access of a Debug build (ten times the run time
+/// of ASan's), and their work is one thread's data structure, where it has no
+/// race to find. The regular and ASan suites run them at full size.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr int kScaleDivisor = 10;
+#else
+inline constexpr int kScaleDivisor = 1;
+#endif
+
+/// CLOCK_MONOTONIC now, the clock of the core's timers.
+inline std::chrono::nanoseconds monotonic_now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
 
 /// An owned fd, closed on destruction.
 class Fd {

@@ -8,6 +8,9 @@
 // wait for it, so their effects are ordered with dispatch. When no thread is
 // running the loop, they take effect directly on the calling thread.
 //
+// Turns. The loop repeats: wait in epoll, call the callbacks of the fetched
+// batch, run the due timers, run the queued tasks.
+//
 // Readiness. Registrations are level-triggered: while an fd stays ready its
 // callback is called again on every loop turn, so a callback need not drain
 // the fd, but must make progress or unwatch. Hang-up and error (EPOLLHUP,
@@ -36,13 +39,28 @@
 //    reach the old callbacks, called with the old number, which may by then
 //    name an unrelated file: a callback that reads it takes that file's
 //    data. Nothing but unwatch-before-close prevents that.
+//
+// Timers. runAfter() and runEvery() run a task on the loop thread at a
+// deadline of CLOCK_MONOTONIC (or Options::clock), never before it. The wait
+// ends at the earliest deadline, to the nanosecond (epoll_pwait2; before
+// Linux 5.11, in milliseconds rounded up): with no timer pending an idle loop
+// still waits with no timeout, and a periodic timer costs one wakeup per
+// period. A turn's timer phase, after the batch's callbacks and before the
+// queued tasks, runs the timers that are due when it starts, by deadline and
+// equal deadlines in scheduling order; a timer scheduled during the phase
+// (even with no delay, even by a timer's task) waits for a later turn, so
+// timers cannot keep the loop from its fds. Pending timers are never
+// drained: when run() returns they stay pending, to run if a thread runs the
+// loop again; ~EventWatcher destroys them without running them.
 #pragma once
 
 #include <eventwatcher/export.hpp>
 #include <eventwatcher/options.hpp>
+#include <eventwatcher/timer_id.hpp>
 #include <eventwatcher/watch_callback.hpp>
 #include <eventwatcher/watch_flag.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -71,9 +89,12 @@ class EVENTWATCHER_API EventWatcher {
   /// thread by then (run() runs queued tasks before it returns), and no
   /// callback or task is called after the destructor returns. If no thread
   /// ever runs the loop again (start_thread == false and run() not active),
-  /// tasks still queued are destroyed without running. Closes the epoll fd and
-  /// the eventfd; watched fds are not closed. Must not be called from the loop
-  /// thread (that would be a self-join): doing so prints a message and aborts.
+  /// tasks still queued are destroyed without running. Pending timers never
+  /// run: their tasks are destroyed on the calling thread, after the loop has
+  /// stopped (their captures must not use the watcher). Closes the epoll fd
+  /// and the eventfd; watched fds are not closed. Must not be called from the
+  /// loop thread (that would be a self-join): doing so prints a message and
+  /// aborts.
   ~EventWatcher();
 
   EventWatcher(const EventWatcher&) = delete;
@@ -147,19 +168,55 @@ class EVENTWATCHER_API EventWatcher {
   /// Throws std::invalid_argument if `task` is empty, std::bad_alloc.
   void runInEventWatcherLoop(WatchCallback task);
 
+  /// Runs `task` once on the loop thread, `delay` from now (a negative delay
+  /// counts as 0: the next timer phase), and returns its id for cancel(). Any
+  /// thread; never waits for the loop. From another thread, a timer that is
+  /// now the earliest wakes the loop through the eventfd; from the loop thread
+  /// it makes no syscall (the next wait's timeout is computed afresh). An
+  /// exception escaping the task goes to Options::error_handler. See "Timers"
+  /// at the top for where timers run and what happens to them at the end.
+  /// Throws std::invalid_argument if `task` is empty, std::bad_alloc.
+  TimerId runAfter(std::chrono::nanoseconds delay, WatchCallback task);
+
+  /// Runs `task` on the loop thread every `period`, at a fixed rate, until
+  /// cancel(): first one period from now, then at each deadline + period,
+  /// however long the task takes. If the loop falls a period or more behind
+  /// (a long callback, a loop not running), the runs it missed are skipped,
+  /// not made up in a burst: the next deadline is the first deadline + k *
+  /// period after the start of the late run's timer phase. A task that throws
+  /// is reported to Options::error_handler and keeps its schedule. Otherwise
+  /// as runAfter(). Throws std::invalid_argument if `period` is not positive
+  /// or `task` is empty, std::bad_alloc.
+  TimerId runEvery(std::chrono::nanoseconds period, WatchCallback task);
+
+  /// Cancels a timer, synchronously like unwatch(): when it returns, the task
+  /// is not running (unless the caller is that task) and never runs again.
+  /// Returns true if it prevented a run: the timer was pending, or is a
+  /// periodic timer, also one cancelling itself from inside its task. False
+  /// if it prevented nothing: a one-shot timer already run or running now,
+  /// an already cancelled timer, or an id naming none (default, stale, of
+  /// another watcher's). Any thread. Never waits for the loop, except when
+  /// called from another thread while this very timer's task runs: then it
+  /// waits for that run to end (on a condition variable). The task is
+  /// destroyed before it returns (a pending timer's, on the calling thread),
+  /// or, called from inside the task, once the task returns. Never throws.
+  bool cancel(TimerId timer) noexcept;
+
   /// True if the calling thread is the loop thread, inside run(). Any thread;
   /// never throws.
   bool inEventWatcherLoop() const noexcept;
 
   /// Runs the loop on the calling thread until stop(): waits in epoll_wait
-  /// (timeout -1 when idle, so an idle loop makes no wakeups), dispatches the
-  /// batch, runs queued tasks, repeats. Before returning it runs every task
-  /// still queued. For start_thread == false only: call it from the thread
-  /// that should own the loop. If stop() was called before run(), run()
-  /// returns after running queued tasks. Throws std::logic_error if the
-  /// watcher started its own thread or run() is already active;
-  /// std::system_error if epoll_wait fails other than with EINTR (EINTR is
-  /// retried transparently).
+  /// (until the earliest timer's deadline; with none, timeout -1 when idle, so
+  /// an idle loop makes no wakeups), dispatches the batch, runs the due
+  /// timers, runs queued tasks, repeats. Before returning it runs every task
+  /// still queued (pending timers stay pending). For start_thread == false
+  /// only: call it from the thread that should own the loop. If stop() was
+  /// called before run(), run() returns after running queued tasks. Throws
+  /// std::logic_error if the watcher started its own thread or run() is
+  /// already active; std::system_error if epoll_wait fails other than with
+  /// EINTR (EINTR is retried transparently, or ends a wait with a timeout
+  /// early, which the loop then computes afresh).
   void run();
 
   /// Runs the loop one turn per call on the calling thread, for callers that
@@ -183,10 +240,11 @@ class EVENTWATCHER_API EventWatcher {
     Driver(const Driver&) = delete;
     Driver& operator=(const Driver&) = delete;
 
-    /// Runs one turn (wait, dispatch the batch, run queued tasks), unless
-    /// stop() was requested: then it runs nothing and returns false (the stop
-    /// request is consumed when the Driver is destroyed). Throws
-    /// std::system_error if epoll_wait fails other than with EINTR.
+    /// Runs one turn (wait, dispatch the batch, run the due timers, run
+    /// queued tasks), unless stop() was requested: then it runs nothing and
+    /// returns false (the stop request is consumed when the Driver is
+    /// destroyed). Throws std::system_error if epoll_wait fails other than
+    /// with EINTR.
     bool turn();
 
    private:

@@ -3,6 +3,7 @@
 
 #include <sys/epoll.h>
 
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <string>
@@ -18,12 +19,28 @@ struct Options {
   /// loop itself (fd == -1: a failed epoll_wait, retried after a back-off).
   /// Called on the loop thread.
   using ErrorHandler = std::function<void(std::exception_ptr error, int fd)>;
+  /// A clock for timers: nanoseconds since an arbitrary epoch.
+  using ClockFunction = std::function<std::chrono::nanoseconds()>;
 
   /// The function the loop waits with. Tests inject one to count calls, see
-  /// the timeout passed (-1 when idle) or simulate EINTR. Empty means
-  /// ::epoll_wait. It must behave like ::epoll_wait: return the number of
+  /// the timeout passed or simulate EINTR. The timeout is in milliseconds: -1
+  /// when no timer is pending and no work is queued, 0 when work is queued or
+  /// a timer is due, else the time to the earliest timer's deadline rounded up
+  /// to a whole millisecond (never down: a wait never ends before a
+  /// deadline). Empty means the kernel's wait, with nanosecond timeouts
+  /// (epoll_pwait2, or ::epoll_wait with milliseconds rounded up on kernels
+  /// without it). It must behave like ::epoll_wait: return the number of
   /// events, or -1 with errno set.
   EpollWaitFunction epoll_wait;
+
+  /// The clock timers are scheduled and fired by (EventWatcher::runAfter,
+  /// runEvery). Empty means CLOCK_MONOTONIC. Tests inject one together with
+  /// epoll_wait (which sees the timeout and can advance the clock by it) to
+  /// drive time without sleeping. It is called from every thread that
+  /// schedules a timer and from the loop thread, never under a lock of the
+  /// watcher's: it must be thread-safe, never go backwards, and not throw (an
+  /// exception escaping it terminates the program).
+  ClockFunction clock;
 
   /// Maximum events fetched by one epoll_wait call (the batch size), >= 1.
   /// More ready fds than this are served over several turns.

@@ -172,6 +172,13 @@ class LoopNeverDiesTest {
     child.assertAliveWithLostReports(3);
   }
 
+  @Test
+  void aThrowingHandlerWhoseFirstFailureComesAtTheDescriptorLimitFallsBackAndTheLoopGoesOn(
+      @TempDir Path services) throws Exception {
+    ChildRun child = runWithFailingLogger(services, "throwing-handler-at-fd-limit");
+    child.assertAliveWithLostReports(3);
+  }
+
   /** What a child JVM printed. */
   private record ChildRun(int status, String stdout, String stderr) {
     void assertAliveWithLostReports(int expected) {

@@ -17,10 +17,16 @@ public final class Faults {
   private static final int REPORTS_PER_SECOND = 10;
 
   private final ErrorHandler handler;
+  private final boolean handlerIsTheLogger;
   private final RateLimit fallbackLimit = new RateLimit();
 
+  /**
+   * Everything the fallback path needs is loaded here, not on first failure: loading a class opens
+   * its class file, and the first failure may come when no descriptor is left.
+   */
   Faults(ErrorHandler handler) {
     this.handler = handler;
+    this.handlerIsTheLogger = handler instanceof LogHandler;
   }
 
   /**
@@ -46,7 +52,11 @@ public final class Faults {
     try {
       handler.onError(fd, error);
     } catch (Throwable handlerFailure) {
-      fallBack(fd, error, handlerFailure);
+      try {
+        fallBack(fd, error, handlerFailure);
+      } catch (Throwable unexpected) {
+        lastResort(fd, 0); // fallBack catches its own failures; this is belt and braces
+      }
     }
   }
 
@@ -58,7 +68,7 @@ public final class Faults {
   private void fallBack(int fd, Throwable error, Throwable handlerFailure) {
     int suppressed = fallbackLimit.acquire();
     if (suppressed < 0) return;
-    if (!(handler instanceof LogHandler)) { // the logger itself failed: do not ask it again
+    if (!handlerIsTheLogger) { // else the logger itself failed: do not ask it again
       try {
         handlerFailure.addSuppressed(error);
         String more = suppressed > 0 ? " (" + suppressed + " more reports suppressed)" : "";
@@ -71,6 +81,10 @@ public final class Faults {
         // Down to the last resort.
       }
     }
+    lastResort(fd, suppressed);
+  }
+
+  private static void lastResort(int fd, int suppressed) {
     try {
       Native.reportLost(fd, suppressed);
     } catch (Throwable dropped) {

@@ -25,8 +25,11 @@ public final class Native {
   /** Makes the calling thread the watcher's owner (the loop thread). Returns 0. */
   static native int begin(long handle);
 
-  /** Owner: waits up to timeoutMs (-1: no limit); returns the batch entries recorded. */
-  static native int turn(long handle, int timeoutMs);
+  /**
+   * Owner: waits up to timeoutNanos (-1: no limit; to the nanosecond where the kernel has
+   * epoll_pwait2, else in milliseconds rounded up); returns the batch entries recorded.
+   */
+  static native int turn(long handle, long timeoutNanos);
 
   /** Owner: registers (fd, flag), armed unless suspended. Returns 0. */
   static native int watch(long handle, int fd, int flag, boolean suspended);

@@ -54,14 +54,14 @@ final class NativeWatcher {
   }
 
   /**
-   * Owner: waits up to {@code timeoutNanos} (-1: no limit) for events.
+   * Owner: waits up to {@code timeoutNanos} nanoseconds (-1: no limit) for events. An interrupted
+   * wait with a limit returns 0, so that the caller computes the time left afresh.
    *
    * @return the number of batch entries recorded, or -errno if epoll_wait failed
    */
   int turn(long timeoutNanos) {
     assert onOwner() : "turn off the loop thread";
-    long ms = timeoutNanos < 0 ? -1 : Math.min((timeoutNanos + 999_999) / 1_000_000, 1 << 30);
-    return Native.turn(handle, (int) ms);
+    return Native.turn(handle, timeoutNanos);
   }
 
   /** Owner: entry {@code i} of the last turn's batch, {@code fd << 1 | flag}. */

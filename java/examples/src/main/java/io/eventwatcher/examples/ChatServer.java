@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -21,7 +22,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * stream: a line may arrive in pieces, or several in one read) and an {@link Outbound} buffer for
  * what the client has not accepted yet. A client that stops reading fills its outbound buffer; past
  * {@code maxPendingBytes} it is disconnected, so it never stalls the others. A line longer than
- * {@code maxLineBytes} closes its sender.
+ * {@code maxLineBytes} closes its sender. With an {@code idleTimeout}, a client that sends nothing
+ * for that long is disconnected (see {@link TimeoutQueue}: no timer per client or per line); beyond
+ * {@code maxConnections} open connections a new one is closed at once.
  */
 public final class ChatServer extends TcpServer {
   /** Settings; the defaults are the CLI's. */
@@ -31,6 +34,15 @@ public final class ChatServer extends TcpServer {
 
     /** Address to bind. */
     public String host = "127.0.0.1";
+
+    /** Listen backlog; by default the system's cap, see {@link TcpServer#defaultBacklog()}. */
+    public int backlog = TcpServer.defaultBacklog();
+
+    /** Most clients connected at once; beyond it a new connection is closed at once. */
+    public int maxConnections = Integer.MAX_VALUE;
+
+    /** Time a client may send nothing before it is disconnected. Zero for none. */
+    public Duration idleTimeout = Duration.ZERO;
 
     /** Longest line accepted, newline excluded. */
     public int maxLineBytes = 64 * 1024;
@@ -43,10 +55,7 @@ public final class ChatServer extends TcpServer {
   }
 
   /** Live counters; any thread may read them. */
-  public static final class Stats {
-    /** Connections accepted. */
-    public final AtomicLong connections = new AtomicLong();
-
+  public static final class Stats extends ListenerStats {
     /** Clients gone, for any reason. */
     public final AtomicLong disconnections = new AtomicLong();
 
@@ -61,22 +70,55 @@ public final class ChatServer extends TcpServer {
 
     /** Clients disconnected for a line over the maximum. */
     public final AtomicLong longLinesDropped = new AtomicLong();
+
+    /** Clients disconnected for sending nothing for the idle timeout. */
+    public final AtomicLong idleTimeouts = new AtomicLong();
+
+    /** One line: every counter by name. */
+    @Override
+    public String toString() {
+      return "connections="
+          + connections.get()
+          + " open="
+          + openConnections.get()
+          + " disconnections="
+          + disconnections.get()
+          + " lines="
+          + linesReceived.get()
+          + " bytes_delivered="
+          + bytesDelivered.get()
+          + " slow_dropped="
+          + slowClientsDropped.get()
+          + " long_lines_dropped="
+          + longLinesDropped.get()
+          + " idle_timeouts="
+          + idleTimeouts.get()
+          + " refused="
+          + refused.get()
+          + " accept_failures="
+          + acceptFailures.get()
+          + " accept_pauses="
+          + acceptPauses.get();
+    }
   }
 
   private static final int MAX_READS_PER_CALL = 16;
 
   private final Config config;
-  private final Stats stats = new Stats();
+  private final Stats stats;
   // Loop thread only:
   private final List<Client> clients = new ArrayList<>();
+  private final TimeoutQueue<Client> idle; // every client, by when it last sent something
   private boolean clientsLeft; // some entries of `clients` are closed
   private final List<Client> unflushed = new ArrayList<>(); // queued output, not yet written
   private final Runnable flushTask = this::flushAll;
   private boolean flushScheduled;
 
-  private ChatServer(Config config) throws IOException {
-    super(config.host, config.port, 128, "chat-loop");
+  private ChatServer(Config config, Stats stats) throws IOException {
+    super(config.host, config.port, config.backlog, config.maxConnections, "chat-loop", stats);
     this.config = config;
+    this.stats = stats;
+    idle = new TimeoutQueue<>(config.idleTimeout, this::idleTimedOut);
   }
 
   /**
@@ -85,7 +127,7 @@ public final class ChatServer extends TcpServer {
    * @throws IOException if the port cannot be bound (java.net.BindException when in use)
    */
   public static ChatServer start(Config config) throws IOException {
-    ChatServer server = new ChatServer(config);
+    ChatServer server = new ChatServer(config, new Stats());
     server.listen();
     return server;
   }
@@ -103,16 +145,33 @@ public final class ChatServer extends TcpServer {
     Client client = new Client(channel);
     watcher.watch(client.fd, WatchFlag.READ, fd -> onReadable(client));
     clients.add(client);
-    stats.connections.incrementAndGet();
+    idle.enter(client);
     log("client " + client.name + " connected");
   }
 
   @Override
   protected void closeConnections() {
     for (Client client : new ArrayList<>(clients)) disconnect(client, "server shutting down");
+    log("summary: " + stats);
+  }
+
+  @Override
+  protected long tickPeriodNanos() {
+    return tickPeriodFor(config.idleTimeout);
+  }
+
+  @Override
+  protected void tick(long now) {
+    idle.expire(now);
+  }
+
+  private void idleTimedOut(Client client) {
+    stats.idleTimeouts.incrementAndGet();
+    disconnect(client, "sent nothing for " + config.idleTimeout.toMillis() + " ms");
   }
 
   private void onReadable(Client client) {
+    idle.enter(client); // it sent something (or hung up, and is disconnected below)
     try {
       // Read until the kernel has nothing more (read returns 0 for EAGAIN): watching is
       // level-triggered, so stopping early is safe, but each skipped read costs a loop turn. The
@@ -220,6 +279,7 @@ public final class ChatServer extends TcpServer {
     if (client.closed) return;
     client.closed = true;
     clientsLeft = true;
+    client.leaveQueue();
     stats.disconnections.incrementAndGet();
     try {
       release(client.fd, client.channel);
@@ -246,7 +306,7 @@ public final class ChatServer extends TcpServer {
     if (config.log != null) config.log.println("[chat] " + message);
   }
 
-  private final class Client {
+  private final class Client extends TimeoutQueue.Entry<Client> {
     final SocketChannel channel;
     final int fd;
     final String name;

@@ -8,11 +8,13 @@ import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.List;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -21,6 +23,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * other paths, 400 for a malformed request, 405 for methods other than GET and HEAD, 431 for a
  * header block over the limit; {@code Connection: close} honoured. Requests with a body are refused
  * (400).
+ *
+ * <p>It defends itself against clients that hold connections without using them. A request head
+ * must be complete within {@code headerTimeout} of the connection's start or of its first byte,
+ * else the client gets 408 and the connection closes (slowloris: heads sent a byte at a time); a
+ * keep-alive connection with no request for {@code idleTimeout} is closed; pending output that
+ * makes no progress for {@code writeTimeout} (a client that stopped reading) closes the connection.
+ * Beyond {@code maxConnections} open connections a new one gets 503 and is closed. The timeouts
+ * cost the request path no timer: see {@link TimeoutQueue}.
  *
  * <p>Requests are parsed in place in each connection's direct inbound buffer and answered by
  * copying prepared bytes, so a steady stream of {@code GET /} allocates nothing per request.
@@ -36,6 +46,24 @@ public final class HttpServer extends TcpServer {
     /** Address to bind. */
     public String host = "127.0.0.1";
 
+    /** Listen backlog; by default the system's cap, see {@link TcpServer#defaultBacklog()}. */
+    public int backlog = TcpServer.defaultBacklog();
+
+    /** Most connections open at once; beyond it a new one gets 503 and is closed. */
+    public int maxConnections = Integer.MAX_VALUE;
+
+    /**
+     * Time for a request head to arrive whole, from the connection's start or the head's first
+     * byte; then 408 and close. Zero for none.
+     */
+    public Duration headerTimeout = Duration.ofSeconds(10);
+
+    /** Time a keep-alive connection may wait for its next request; then close. Zero for none. */
+    public Duration idleTimeout = Duration.ofSeconds(60);
+
+    /** Time pending output may make no progress (the client stopped reading); then close. */
+    public Duration writeTimeout = Duration.ofSeconds(30);
+
     /** Largest request head (request line and headers) accepted; larger gets 431. */
     public int maxHeaderBytes = 8192;
 
@@ -47,13 +75,7 @@ public final class HttpServer extends TcpServer {
   }
 
   /** Live counters, as served by {@code /stats}; any thread may read them. */
-  public static final class Stats {
-    /** Connections accepted. */
-    public final AtomicLong connections = new AtomicLong();
-
-    /** Connections open now. */
-    public final AtomicLong openConnections = new AtomicLong();
-
+  public static final class Stats extends ListenerStats {
     /** Request heads answered (any status). */
     public final AtomicLong requests = new AtomicLong();
 
@@ -62,6 +84,15 @@ public final class HttpServer extends TcpServer {
 
     /** Response bytes queued for clients. */
     public final AtomicLong bytesOut = new AtomicLong();
+
+    /** Connections answered 408 and closed: a request head not complete in time. */
+    public final AtomicLong headerTimeouts = new AtomicLong();
+
+    /** Keep-alive connections closed for waiting too long for a request. */
+    public final AtomicLong idleTimeouts = new AtomicLong();
+
+    /** Connections closed for output that made no progress in time. */
+    public final AtomicLong writeTimeouts = new AtomicLong();
   }
 
   private static final int MAX_READS_PER_CALL = 16;
@@ -70,13 +101,24 @@ public final class HttpServer extends TcpServer {
       "Hello from eventwatcher\n".getBytes(StandardCharsets.US_ASCII);
 
   private final Config config;
-  private final Stats stats = new Stats();
-  private final List<Connection> connections = new ArrayList<>(); // loop thread only
-  private final ResponseCache responses = new ResponseCache(); // loop thread only
+  private final Stats stats;
+  // Loop thread only:
+  private final Set<Connection> connections = new HashSet<>(); // removal in constant time
+  private final ResponseCache responses = new ResponseCache();
+  // Each open connection is in one of these, by its state: no request answered yet or part of a
+  // head received; nothing received since the last answer; output pending.
+  private final TimeoutQueue<Connection> awaitingHead;
+  private final TimeoutQueue<Connection> idle;
+  private final TimeoutQueue<Connection> draining;
+  private final ByteBuffer refusalInput = ByteBuffer.allocateDirect(4096);
 
-  private HttpServer(Config config) throws IOException {
-    super(config.host, config.port, 1024, "http-loop");
+  private HttpServer(Config config, Stats stats) throws IOException {
+    super(config.host, config.port, config.backlog, config.maxConnections, "http-loop", stats);
     this.config = config;
+    this.stats = stats;
+    awaitingHead = new TimeoutQueue<>(config.headerTimeout, this::headerTimedOut);
+    idle = new TimeoutQueue<>(config.idleTimeout, this::idleTimedOut);
+    draining = new TimeoutQueue<>(config.writeTimeout, this::writeTimedOut);
   }
 
   /**
@@ -85,7 +127,7 @@ public final class HttpServer extends TcpServer {
    * @throws IOException if the port cannot be bound (java.net.BindException when in use)
    */
   public static HttpServer start(Config config) throws IOException {
-    HttpServer server = new HttpServer(config);
+    HttpServer server = new HttpServer(config, new Stats());
     server.listen();
     return server;
   }
@@ -102,8 +144,19 @@ public final class HttpServer extends TcpServer {
     Connection connection = new Connection(channel);
     watcher.watch(connection.fd, WatchFlag.READ, fd -> onReadable(connection));
     connections.add(connection);
-    stats.connections.incrementAndGet();
-    stats.openConnections.incrementAndGet();
+    awaitingHead.enter(connection);
+  }
+
+  /**
+   * Answers 503 to a connection over the limit, best effort: one non-blocking write, which a new
+   * socket's empty send buffer takes whole. What the client already sent is read first: a close
+   * with unread bytes sends a reset, which can destroy the response in the client's buffers.
+   */
+  @Override
+  protected void refuse(SocketChannel channel) throws IOException {
+    int fd = FileDescriptors.fd(channel);
+    NativeIO.read(fd, refusalInput.clear());
+    NativeIO.write(fd, response(503, "Service Unavailable\n", false, false, "text/plain"));
   }
 
   @Override
@@ -137,11 +190,71 @@ public final class HttpServer extends TcpServer {
       }
       // Everything answered in this call goes out in one write (100 pipelined requests: one
       // syscall).
-      connection.out.flush();
+      int written = connection.out.flush();
       if (connection.closeWhenFlushed) finish(connection);
+      updateTimeout(connection, written > 0);
     } catch (IOException e) {
       close(connection); // reset by peer, broken pipe: nothing to answer
     }
+  }
+
+  /**
+   * Puts the connection under the timeout its state calls for: write while output is pending, head
+   * while no request was answered yet or part of the next head is in, idle otherwise. A connection
+   * already under that timeout keeps its start time unless there is progress: a request answered
+   * (the head in progress, or the idle wait, starts anew) or bytes written.
+   */
+  private void updateTimeout(Connection connection, boolean wrote) {
+    if (connection.closed) return;
+    boolean progress = wrote || connection.answered;
+    connection.answered = false;
+    TimeoutQueue<Connection> due;
+    if (connection.out.pending() > 0) {
+      due = draining;
+    } else if (connection.in.position() > 0 || !connection.answeredOnce) {
+      due = awaitingHead;
+    } else {
+      due = idle;
+    }
+    if (progress) {
+      due.enter(connection);
+    } else {
+      due.join(connection);
+    }
+  }
+
+  @Override
+  protected long tickPeriodNanos() {
+    return tickPeriodFor(config.headerTimeout, config.idleTimeout, config.writeTimeout);
+  }
+
+  @Override
+  protected void tick(long now) {
+    awaitingHead.expire(now);
+    idle.expire(now);
+    draining.expire(now);
+  }
+
+  private void headerTimedOut(Connection connection) {
+    stats.headerTimeouts.incrementAndGet();
+    try {
+      respond(connection, 408, "Request Timeout", false);
+      connection.out.flush();
+      finish(connection);
+      updateTimeout(connection, true); // output left: the write timeout takes over
+    } catch (IOException e) {
+      close(connection);
+    }
+  }
+
+  private void idleTimedOut(Connection connection) {
+    stats.idleTimeouts.incrementAndGet();
+    close(connection);
+  }
+
+  private void writeTimedOut(Connection connection) {
+    stats.writeTimeouts.incrementAndGet();
+    close(connection);
   }
 
   /**
@@ -160,8 +273,9 @@ public final class HttpServer extends TcpServer {
 
   private void onWritable(Connection connection) {
     try {
-      connection.out.flush();
+      int written = connection.out.flush();
       if (connection.closeWhenFlushed && connection.out.pending() == 0) close(connection);
+      updateTimeout(connection, written > 0);
     } catch (IOException e) {
       close(connection);
     }
@@ -193,6 +307,8 @@ public final class HttpServer extends TcpServer {
 
   private void answer(Connection connection, ByteBuffer in, int start, int end) throws IOException {
     stats.requests.incrementAndGet();
+    connection.answered = true;
+    connection.answeredOnce = true;
     RequestHead head = connection.head;
     if (!head.parse(in, start, end)) {
       respond(connection, 400, "Bad Request", false);
@@ -223,12 +339,21 @@ public final class HttpServer extends TcpServer {
       boolean headOnly,
       String type)
       throws IOException {
+    connection.out(response(status, body, keepAlive, headOnly, type));
+    if (!keepAlive) connection.closeWhenFlushed = true;
+  }
+
+  /** A response with a body from {@code body}, in a new direct buffer ready to be written. */
+  private ByteBuffer response(
+      int status, String body, boolean keepAlive, boolean headOnly, String type) {
     String reason =
         switch (status) {
           case 200 -> "OK";
           case 400 -> "Bad Request";
           case 404 -> "Not Found";
           case 405 -> "Method Not Allowed";
+          case 408 -> "Request Timeout";
+          case 503 -> "Service Unavailable";
           case 431 -> "Request Header Fields Too Large";
           default -> "Error";
         };
@@ -258,8 +383,7 @@ public final class HttpServer extends TcpServer {
         ByteBuffer.allocateDirect(headBytes.length + (headOnly ? 0 : bodyBytes.length));
     response.put(headBytes);
     if (!headOnly) response.put(bodyBytes);
-    connection.out(response.flip());
-    if (!keepAlive) connection.closeWhenFlushed = true;
+    return response.flip();
   }
 
   private String statsJson() {
@@ -273,6 +397,18 @@ public final class HttpServer extends TcpServer {
         + stats.bytesIn.get()
         + ",\"bytes_out\":"
         + stats.bytesOut.get()
+        + ",\"header_timeouts\":"
+        + stats.headerTimeouts.get()
+        + ",\"idle_timeouts\":"
+        + stats.idleTimeouts.get()
+        + ",\"write_timeouts\":"
+        + stats.writeTimeouts.get()
+        + ",\"refused\":"
+        + stats.refused.get()
+        + ",\"accept_failures\":"
+        + stats.acceptFailures.get()
+        + ",\"accept_pauses\":"
+        + stats.acceptPauses.get()
         + "}\n";
   }
 
@@ -280,7 +416,7 @@ public final class HttpServer extends TcpServer {
     if (connection.closed) return;
     connection.closed = true;
     connections.remove(connection);
-    stats.openConnections.decrementAndGet();
+    connection.leaveQueue();
     try {
       release(connection.fd, connection.channel);
     } catch (IOException e) {
@@ -332,7 +468,7 @@ public final class HttpServer extends TcpServer {
     }
   }
 
-  private final class Connection {
+  private final class Connection extends TimeoutQueue.Entry<Connection> {
     final SocketChannel channel;
     final int fd;
     final ByteBuffer in = ByteBuffer.allocateDirect(config.maxHeaderBytes);
@@ -343,6 +479,8 @@ public final class HttpServer extends TcpServer {
     ByteBuffer helloClose;
     int helloVersion = -1;
     int scanned; // bytes at the front of `in` already searched for the end of a head
+    boolean answered; // a request was answered since the last updateTimeout
+    boolean answeredOnce; // a request was answered on this connection
     boolean closeWhenFlushed;
     boolean readStopped; // READ unwatched while the last responses drain
     boolean closed;

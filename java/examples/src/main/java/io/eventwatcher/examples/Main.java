@@ -29,27 +29,50 @@ public final class Main {
       """
       Usage: java -jar eventwatcher.jar chat [--port N] [--host ADDRESS]
                                             [--max-line-bytes N] [--max-pending-bytes N]
+                                            [--idle-timeout SECONDS] [--max-connections N]
+                                            [--backlog N]
 
       Every line a client sends is delivered to every other connected client.
-        --port N               TCP port (default 8080; 0 picks a free one)
-        --host ADDRESS         address to bind (default 127.0.0.1)
-        --max-line-bytes N     longest line; longer closes its sender (default 65536)
-        --max-pending-bytes N  bytes queued for a slow reader before it is
-                               disconnected (default 1048576)
+        --port N                TCP port (default 8080; 0 picks a free one)
+        --host ADDRESS          address to bind (default 127.0.0.1)
+        --max-line-bytes N      longest line; longer closes its sender (default 65536)
+        --max-pending-bytes N   bytes queued for a slow reader before it is
+                                disconnected (default 1048576)
+        --idle-timeout SECONDS  disconnect a client that sends nothing for this
+                                long; fractions allowed (default 0: never)
+        --max-connections N     clients at once; a connection beyond is closed at
+                                once (default: no limit)
+        --backlog N             listen backlog (default: the system's somaxconn, %d)
       Try it: nc 127.0.0.1 8080 (in two terminals). Stop with Ctrl-C.
-      """;
+      """
+          .formatted(TcpServer.defaultBacklog());
 
   static final String HTTP_USAGE =
       """
       Usage: java -jar eventwatcher.jar http [--port N] [--host ADDRESS] [--max-header-bytes N]
+                                            [--header-timeout SECONDS] [--idle-timeout SECONDS]
+                                            [--write-timeout SECONDS] [--max-connections N]
+                                            [--backlog N]
 
       Serves GET / (a short text) and GET /stats (live counters, JSON), with
       keep-alive and pipelining.
-        --port N               TCP port (default 8081; 0 picks a free one)
-        --host ADDRESS         address to bind (default 127.0.0.1)
-        --max-header-bytes N   largest request head; larger gets 431 (default 8192)
+        --port N                  TCP port (default 8081; 0 picks a free one)
+        --host ADDRESS            address to bind (default 127.0.0.1)
+        --max-header-bytes N      largest request head; larger gets 431 (default 8192)
+        --header-timeout SECONDS  a request head not complete this long after the
+                                  connection opened, or after its first byte, gets
+                                  408 and the connection closes (default 10)
+        --idle-timeout SECONDS    close a keep-alive connection that sends no new
+                                  request for this long (default 60)
+        --write-timeout SECONDS   close a connection whose pending output makes no
+                                  progress for this long (default 30)
+        --max-connections N       connections at once; one beyond gets 503 and is
+                                  closed (default: no limit)
+        --backlog N               listen backlog (default: the system's somaxconn, %d)
+      Timeouts take fractions of a second (0.5) and 0 for none.
       Try it: curl http://127.0.0.1:8081/stats. Stop with Ctrl-C.
-      """;
+      """
+          .formatted(TcpServer.defaultBacklog());
 
   static final String DEMO_USAGE =
       """
@@ -96,13 +119,32 @@ public final class Main {
           if (wantsHelp(options, out, CHAT_USAGE)) return 0;
           return serveChat(
               Options.parse(
-                  options, "chat", "--port", "--host", "--max-line-bytes", "--max-pending-bytes"),
+                  options,
+                  "chat",
+                  "--port",
+                  "--host",
+                  "--max-line-bytes",
+                  "--max-pending-bytes",
+                  "--idle-timeout",
+                  "--max-connections",
+                  "--backlog"),
               out);
         }
         case "http" -> {
           if (wantsHelp(options, out, HTTP_USAGE)) return 0;
           return serveHttp(
-              Options.parse(options, "http", "--port", "--host", "--max-header-bytes"), out);
+              Options.parse(
+                  options,
+                  "http",
+                  "--port",
+                  "--host",
+                  "--max-header-bytes",
+                  "--header-timeout",
+                  "--idle-timeout",
+                  "--write-timeout",
+                  "--max-connections",
+                  "--backlog"),
+              out);
         }
         default -> throw new UsageException("unknown command '" + command + "' (try --help)");
       }
@@ -135,6 +177,9 @@ public final class Main {
     config.host = options.string("--host", config.host);
     config.maxLineBytes = options.positive("--max-line-bytes", config.maxLineBytes);
     config.maxPendingBytes = options.positive("--max-pending-bytes", config.maxPendingBytes);
+    config.idleTimeout = options.seconds("--idle-timeout", config.idleTimeout);
+    config.maxConnections = options.positive("--max-connections", config.maxConnections);
+    config.backlog = options.positive("--backlog", config.backlog);
     config.log = out;
     ChatServer server = ChatServer.start(config);
     out.println(
@@ -149,6 +194,11 @@ public final class Main {
     config.port = options.port(8081);
     config.host = options.string("--host", config.host);
     config.maxHeaderBytes = options.positive("--max-header-bytes", config.maxHeaderBytes);
+    config.headerTimeout = options.seconds("--header-timeout", config.headerTimeout);
+    config.idleTimeout = options.seconds("--idle-timeout", config.idleTimeout);
+    config.writeTimeout = options.seconds("--write-timeout", config.writeTimeout);
+    config.maxConnections = options.positive("--max-connections", config.maxConnections);
+    config.backlog = options.positive("--backlog", config.backlog);
     HttpServer server = HttpServer.start(config);
     out.println(
         "http server listening on http://"

@@ -58,15 +58,18 @@ final class Outbound {
   /**
    * Writes pending bytes until done or the socket is full, then adds or drops WRITE interest.
    *
+   * @return the bytes written (0 if the socket was full or nothing was pending)
    * @throws IOException if the write fails (the peer has gone)
    */
-  void flush() throws IOException {
+  int flush() throws IOException {
     pending.flip();
-    while (pending.hasRemaining() && NativeIO.write(fd, pending) > 0) {
-      // a non-blocking write takes what fits; loop until the kernel says EAGAIN (0)
+    int written = 0;
+    for (int n; pending.hasRemaining() && (n = NativeIO.write(fd, pending)) > 0; ) {
+      written += n; // a non-blocking write takes what fits; loop until the kernel says EAGAIN (0)
     }
     pending.compact();
     updateInterest();
+    return written;
   }
 
   private void updateInterest() throws IOException {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.eventwatcher.examples.Main.UsageException;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -60,6 +62,64 @@ class CliTest {
       assertEquals(0, run.status(), command);
       assertTrue(run.out().startsWith("Usage: java -jar eventwatcher.jar " + command), run.out());
     }
+    String http = run("http", "--help").out();
+    for (String flag :
+        new String[] {
+          "--header-timeout SECONDS",
+          "--idle-timeout SECONDS",
+          "--write-timeout SECONDS",
+          "--max-connections N",
+          "--backlog N"
+        }) {
+      assertTrue(http.contains("  " + flag), flag + " in:\n" + http);
+    }
+    String chat = run("chat", "--help").out();
+    for (String flag :
+        new String[] {"--idle-timeout SECONDS", "--max-connections N", "--backlog N"}) {
+      assertTrue(chat.contains("  " + flag), flag + " in:\n" + chat);
+    }
+    assertTrue(
+        http.contains("somaxconn, " + TcpServer.defaultBacklog() + ")"), "the default backlog");
+  }
+
+  @Test
+  void timeoutsTakeFractionsOfASecondAndZeroForNone() throws UsageException {
+    assertEquals(Duration.ofMillis(1500), seconds("1.5"));
+    assertEquals(Duration.ofMillis(250), seconds("0.25"));
+    assertEquals(Duration.ofSeconds(10), seconds("10"));
+    assertEquals(Duration.ZERO, seconds("0"));
+    assertEquals(Duration.ofNanos(1), seconds("0.0000000001"), "rounded up: not none");
+    assertEquals(Duration.ofDays(100), seconds("8640000"));
+    assertEquals(
+        Duration.ofSeconds(7),
+        Options.parse(new String[0], "http").seconds("--x", Duration.ofSeconds(7)));
+  }
+
+  private static Duration seconds(String text) throws UsageException {
+    return Options.parse(new String[] {"--idle-timeout", text}, "chat", "--idle-timeout")
+        .seconds("--idle-timeout", Duration.ofSeconds(99));
+  }
+
+  @Test
+  void badDefenceValuesGiveOneLineAndStatus2() {
+    assertOneLineError(
+        2,
+        run("http", "--header-timeout", "soon"),
+        "--header-timeout must be a number of seconds, got 'soon'");
+    assertOneLineError(
+        2, run("chat", "--idle-timeout=-1"), "--idle-timeout must be in 0..8640000 seconds");
+    assertOneLineError(
+        2, run("http", "--write-timeout", "8640001"), "--write-timeout must be in 0..8640000");
+    assertOneLineError(
+        2, run("http", "--idle-timeout", "NaN"), "--idle-timeout must be a number of seconds");
+    assertOneLineError(
+        2, run("http", "--max-connections", "0"), "--max-connections must be at least 1, got 0");
+    assertOneLineError(
+        2, run("chat", "--max-connections", "many"), "--max-connections must be an integer");
+    assertOneLineError(2, run("chat", "--backlog", "-5"), "--backlog must be at least 1, got -5");
+    assertOneLineError(
+        2, run("chat", "--header-timeout", "1"), "unknown option '--header-timeout'");
+    assertOneLineError(2, run("chat", "--write-timeout", "1"), "unknown option '--write-timeout'");
   }
 
   @Test
@@ -100,16 +160,36 @@ class CliTest {
 
   @Test
   void httpServerProcessStopsGracefullyOnSigterm() throws Exception {
-    assertGracefulStop("http", "TERM");
+    assertGracefulStop(
+        "http",
+        "TERM",
+        "--header-timeout",
+        "2.5",
+        "--idle-timeout",
+        "30",
+        "--write-timeout=0.75",
+        "--max-connections",
+        "100",
+        "--backlog",
+        "64");
   }
 
   @Test
   void chatServerProcessStopsGracefullyOnSigint() throws Exception {
-    assertGracefulStop("chat", "INT");
+    String rest =
+        assertGracefulStop(
+            "chat", "INT", "--idle-timeout", "30", "--max-connections=100", "--backlog", "64");
+    assertTrue(rest.contains("[chat] summary: connections=1 open=0 disconnections=1"), rest);
   }
 
-  /** Starts the command in a real JVM, talks to it, signals it: exit 0 after closing clients. */
-  private static void assertGracefulStop(String command, String signal) throws Exception {
+  /**
+   * Starts the command in a real JVM with these options, talks to it, signals it: exit 0 after
+   * closing clients.
+   *
+   * @return what the process printed after the signal
+   */
+  private static String assertGracefulStop(String command, String signal, String... options)
+      throws Exception {
     List<String> commandLine = new ArrayList<>();
     commandLine.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     commandLine.add("--enable-native-access=ALL-UNNAMED");
@@ -117,6 +197,7 @@ class CliTest {
     commandLine.add(System.getProperty("java.class.path"));
     commandLine.add(Main.class.getName());
     commandLine.addAll(List.of(command, "--port", "0"));
+    commandLine.addAll(List.of(options));
     Process process = new ProcessBuilder(commandLine).redirectErrorStream(true).start();
     try (BufferedReader output =
         new BufferedReader(
@@ -154,6 +235,7 @@ class CliTest {
       StringBuilder rest = new StringBuilder();
       for (String line; (line = output.readLine()) != null; ) rest.append(line).append('\n');
       assertTrue(rest.toString().contains("stopped"), rest.toString());
+      return rest.toString();
     } finally {
       process.destroyForcibly();
     }

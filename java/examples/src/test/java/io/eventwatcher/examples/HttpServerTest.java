@@ -14,6 +14,7 @@ import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -299,11 +300,37 @@ class HttpServerTest {
   }
 
   @Test
+  void anIdleServerTicksOnlyWhileAConnectionIsOpen() throws Exception {
+    // The default timeouts are on (a tick a second while connections are open), yet with no
+    // connection the loop sleeps with no timeout: nothing wakes an idle server.
+    long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000L;
+    awaitAsleepWithoutTimeout(deadline, "before any connection");
+    try (Client client = new Client(server.port())) {
+      client.send(GET);
+      assertEquals(200, client.read(false).status());
+    }
+    while (server.stats().openConnections.get() > 0) {
+      assertTrue(System.nanoTime() < deadline, "the connection was not closed");
+      Thread.sleep(1); // polling a counter; the bound is only for a broken server
+    }
+    awaitAsleepWithoutTimeout(deadline, "after the last connection closed");
+  }
+
+  private static void awaitAsleepWithoutTimeout(long deadline, String when) throws Exception {
+    while (!asleepInEpollWaitWithoutTimeout("http-loop")) {
+      assertTrue(System.nanoTime() < deadline, "http-loop waits with a timeout " + when);
+      Thread.sleep(1); // polling the loop thread's state; the bound is only for a broken server
+    }
+  }
+
+  @Test
   void closingConnectionWithUnsentResponsesDoesNotSpinTheLoop() throws Exception {
     server.close();
     HttpServer.Config config = new HttpServer.Config();
     config.port = 0;
     config.maxPendingBytes = 64 << 20; // room for every response: the client reads none for now
+    // No timeouts, so no tick: a loop that does not spin then sleeps with no timeout at all.
+    config.headerTimeout = config.idleTimeout = config.writeTimeout = Duration.ZERO;
     config.log = new PrintStream(OutputStream.nullOutputStream());
     server = HttpServer.start(config);
     final int requests = 100_000; // far more responses than the kernel buffers hold
