@@ -198,7 +198,7 @@ fi
 
 command_line="./build.sh bench"
 if $quick; then command_line+=" --quick"; fi
-if [[ -n "$only" ]]; then command_line="bench/run.sh${command_line#./build.sh bench} --only $only"; fi
+if [[ -n "$only" ]]; then command_line+=" --only $only"; fi
 {
   echo "command=$command_line"
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"

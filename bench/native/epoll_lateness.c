@@ -29,7 +29,8 @@ static uint64_t late_ns(int epfd, long delay_ns) {
   const uint64_t deadline = bench_now_ns() + (uint64_t)delay_ns;
   struct timespec timeout = {delay_ns / 1000000000L, delay_ns % 1000000000L};
   struct epoll_event event;
-  if (epoll_pwait2(epfd, &event, 1, &timeout, NULL) < 0 && errno != EINTR) bench_die("epoll_pwait2");
+  if (epoll_pwait2(epfd, &event, 1, &timeout, NULL) < 0 && errno != EINTR)
+    bench_die("epoll_pwait2");
   const uint64_t woke = bench_now_ns();
   return woke > deadline ? woke - deadline : 0; /* the kernel never wakes early */
 }
@@ -40,8 +41,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const long samples = bench_arg_long(argv[1], "SAMPLES", 1, 10000000);
-  if (argc == 3 && prctl(PR_SET_TIMERSLACK, bench_arg_long(argv[2], "SLACK_NS", 1, 1000000000), 0,
-                         0, 0) != 0) {
+  if (argc == 3 &&
+      prctl(PR_SET_TIMERSLACK, bench_arg_long(argv[2], "SLACK_NS", 1, 1000000000), 0, 0, 0) != 0) {
     bench_die("prctl(PR_SET_TIMERSLACK)");
   }
   const int epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -55,9 +56,12 @@ int main(int argc, char** argv) {
   }
   char param[32];
   snprintf(param, sizeof param, "%ld", samples);
-  bench_result("timer-lateness", "c-epoll", param, "p50_us", bench_percentile(late, samples, 50) / 1e3);
-  bench_result("timer-lateness", "c-epoll", param, "p99_us", bench_percentile(late, samples, 99) / 1e3);
-  bench_result("timer-lateness", "c-epoll", param, "max_us", bench_percentile(late, samples, 100) / 1e3);
+  bench_result("timer-lateness", "c-epoll", param, "p50_us",
+               bench_percentile(late, samples, 50) / 1e3);
+  bench_result("timer-lateness", "c-epoll", param, "p99_us",
+               bench_percentile(late, samples, 99) / 1e3);
+  bench_result("timer-lateness", "c-epoll", param, "max_us",
+               bench_percentile(late, samples, 100) / 1e3);
   free(late);
   close(epfd);
   return 0;
