@@ -27,6 +27,7 @@ IMPLS = {  # impl id -> display name, in table order
     "cpp-core": "C++ core",
     "java-api": "EventWatcher (Java)",
     "java-api-baseline": "EventWatcher (Java), baseline",
+    "java-api-no-timeouts": "EventWatcher (Java), timeouts off",
     "jdk-selector": "JDK Selector",
     "jdk-stpe": "JDK STPE",
     "netty-epoll": "Netty epoll",
@@ -238,6 +239,15 @@ def targets(results):
     out.append(("server-cpu", "HTTP server CPU per request within 3% of the C responder at every connection count",
                 ", ".join(f"{r:.2f}× C at {c}" for c, r in cpu.items()) or "not measured",
                 all(r <= 1.03 for r in cpu.values()) if cpu else None))
+    cost = {}
+    for c in conns:
+        on = results.get("server", "java-api", c, "cpu_us_per_req")
+        off = results.get("server", "java-api-no-timeouts", c, "cpu_us_per_req")
+        if on is not None and off:
+            cost[c] = on / off
+    out.append(("server-timeouts", "HTTP server CPU per request with its timeouts on within 3% of timeouts off",
+                ", ".join(f"{r:.3f}× at {c}" for c, r in cost.items()) or "not measured",
+                all(r <= 1.03 for r in cost.values()) if cost else None))
     rps = {}
     for c in conns:
         ours = results.get("server", "java-api", c, "req_per_s")

@@ -4,7 +4,8 @@
 #   bench/run-servers.sh RESULTS_TSV WARMUP_S DURATION_S CONNECTIONS...
 #
 # Environment: NATIVE_DIR (epoll_http, core_http), BENCH_JAR (benchmarks.jar),
-# EXAMPLES_JAR (the examples' runnable jar, whose `http` command is the project's server).
+# EXAMPLES_JAR (the examples' runnable jar, whose `http` command is the project's server;
+# run twice: with its default timeouts, and with them off, to measure what they cost).
 # Each server is started once, pinned to CPU 0, and loaded by wrk (one thread)
 # pinned to CPU 1, so that the server never competes with its load for a core.
 # Per connection count: a warm-up run (JIT, connection setup), then the
@@ -39,10 +40,11 @@ declare -A commands=(
   [c-epoll]="$NATIVE_DIR/epoll_http 0"
   [cpp-core]="$NATIVE_DIR/core_http 0"
   [java-api]="java ${java_flags[*]} -jar $EXAMPLES_JAR http --port 0"
+  [java-api-no-timeouts]="java ${java_flags[*]} -jar $EXAMPLES_JAR http --port 0 --header-timeout 0 --idle-timeout 0 --write-timeout 0"
   [jdk-selector]="java ${java_flags[*]} -cp $BENCH_JAR io.eventwatcher.bench.servers.SelectorHttpServer 0"
   [netty-epoll]="java ${java_flags[*]} -cp $BENCH_JAR io.eventwatcher.bench.servers.NettyHttpServer 0"
 )
-order=(c-epoll cpp-core java-api jdk-selector netty-epoll)
+order=(c-epoll cpp-core java-api java-api-no-timeouts jdk-selector netty-epoll)
 
 server_pid=""
 cleanup() { [[ -n "$server_pid" ]] && kill -KILL "$server_pid" 2>/dev/null || true; }
