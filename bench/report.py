@@ -33,7 +33,7 @@ IMPLS = {  # impl id -> display name, in table order
     "netty-epoll": "Netty epoll",
     "netty-wheel": "Netty HashedWheelTimer",
 }
-# Each impl keeps its colour in every plot (the timer peers took the last two).
+# Each impl keeps its colour in every plot (those added later take the next ones).
 COLOURS = {IMPLS[i]: svg.PALETTE[n] for n, i in enumerate(
     ("c-epoll", "c-eventfd", "cpp-core", "java-api", "java-api-baseline", "jdk-selector", "netty-epoll",
      "jdk-stpe", "netty-wheel", "java-api-no-timeouts"))}
