@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Turns one benchmark run into BENCHMARKS.md and its SVG plots.
 
-usage: report.py RESULTS_DIR OUTPUT_MD
+usage: report.py RESULTS_DIR OUTPUT_MD [--only SECTION]
 
 RESULTS_DIR holds what bench/run.sh collected: results.tsv (RESULT lines, see bench/README.md),
 jmh-*.json (JMH's JSON results) and meta.txt (key=value lines describing the run). The plots go
 to a folder named `bench` beside OUTPUT_MD. Each target (issues 5 and 9) is judged from the numbers;
 a missed target is followed by its analysis from bench/analysis/<target id>.md, written by hand
 from a profile, so that the numbers are always generated and the explanations stay attached.
+With --only SECTION (one of SECTIONS: dispatch, tasks, churn, executor, servers, memory, idle,
+timers) the page has that section and its targets only, as `bench/run.sh --only SECTION` measures.
 
 Exits 1 when a workload has no result at all (a broken harness), never because of a number.
 """
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -26,15 +29,27 @@ IMPLS = {  # impl id -> display name, in table order
     "java-api-baseline": "EventWatcher (Java), baseline",
     "java-api-no-timeouts": "EventWatcher (Java), timeouts off",
     "jdk-selector": "JDK Selector",
+    "jdk-stpe": "JDK STPE",
     "netty-epoll": "Netty epoll",
+    "netty-wheel": "Netty HashedWheelTimer",
 }
-COLOURS = {name: svg.PALETTE[i] for i, name in enumerate(IMPLS.values())}
+# Each impl keeps its colour in every plot (those added later take the next ones).
+COLOURS = {IMPLS[i]: svg.PALETTE[n] for n, i in enumerate(
+    ("c-epoll", "c-eventfd", "cpp-core", "java-api", "java-api-baseline", "jdk-selector", "netty-epoll",
+     "jdk-stpe", "netty-wheel", "java-api-no-timeouts"))}
 LIMITS = {"dispatch": "c-epoll", "task-rtt": "c-eventfd", "task-throughput": "c-eventfd",
-          "churn": "c-epoll", "server": "c-epoll", "idle": "c-epoll"}
+          "churn": "c-epoll", "server": "c-epoll", "idle": "c-epoll", "timer-lateness": "c-epoll"}
 JMH_IMPLS = {"javaApi": "java-api", "jdkSelector": "jdk-selector", "netty": "netty-epoll"}
 JMH_WORKLOADS = {"DispatchBenchmark": "dispatch", "TaskLatencyBenchmark": "task-rtt",
                  "TaskThroughputBenchmark": "task-throughput", "ChurnBenchmark": "churn",
-                 "ExecutorBenchmark": "executor"}
+                 "ExecutorBenchmark": "executor", "TimerBenchmark": "timer"}
+# TimerBenchmark methods: <cancel|fire><Loop|CrossThread> (the impl in the impl param) and
+# wheel<Cancel|Fire>CrossThread -> workload timer-<op>-<from>.
+TIMER_METHOD = re.compile(r"^(wheel)?(cancel|fire)(Loop|CrossThread)$", re.IGNORECASE)
+TIMER_WORKLOADS = {"timer-cancel-loop": "schedule+cancel on the loop thread",
+                   "timer-cancel-cross-thread": "schedule+cancel from another thread",
+                   "timer-fire-loop": "schedule+fire on the loop thread",
+                   "timer-fire-cross-thread": "schedule+fire from another thread"}
 # jmh-NAME-baseline.json: the same benchmark run against the baseline library (bench/baseline.sh).
 BASELINE_SUFFIX = "-baseline"
 ANALYSIS_DIR = Path(__file__).resolve().parent / "analysis"
@@ -117,6 +132,11 @@ def load_jmh(results, path):
             sink.add(workload, JMH_IMPLS[method], str(run["threads"]), "tasks_per_s", score, error)
         elif workload == "executor":
             sink.add(workload, JMH_IMPLS[method], run["params"]["fds"], "events_per_s", score, error)
+        elif workload == "timer":
+            wheel, op, where = TIMER_METHOD.match(method).groups()
+            impl = "netty-wheel" if wheel else run["params"]["impl"]
+            where = "cross-thread" if where == "CrossThread" else "loop"
+            sink.add(f"timer-{op.lower()}-{where}", impl, run["params"]["pending"], "ops_per_s", score, error)
 
 
 class _Renamed:
@@ -141,11 +161,13 @@ def fmt(value, digits=2):
     return f"{value:.{digits}f}"
 
 
-def table(results, workload, metric, higher_is_better, title_param, label=None, scale=1.0):
-    """Markdown rows: one per (param, impl), with ratios to the best peer and to the C limit."""
+def table(results, workload, metric, higher_is_better, title_param, label=None, scale=1.0, vs_c=True):
+    """Markdown rows: one per (param, impl), with ratios to the best peer and (unless vs_c is false:
+    a workload with no C program) to the C limit."""
     limit = LIMITS.get(workload)
-    lines = [f"| {title_param} | Implementation | {label or metric.replace('_', ' ')} | vs best | vs C |",
-             "|---:|---|---:|---:|---:|"]
+    vs_c_head, vs_c_rule = (" vs C |", "---:|") if vs_c else ("", "")
+    lines = [f"| {title_param} | Implementation | {label or metric.replace('_', ' ')} | vs best |{vs_c_head}",
+             f"|---:|---|---:|---:|{vs_c_rule}"]
     for param in results.params(workload):
         values = {i: results.get(workload, i, param, metric) for i in results.impls(workload)}
         values = {i: v for i, v in values.items() if v is not None}
@@ -158,6 +180,24 @@ def table(results, workload, metric, higher_is_better, title_param, label=None, 
             err = results.error(workload, impl, param, metric)
             if err:
                 shown += f" ± {fmt(float(err) / scale)}"
+            vs_best = f"{value / best:.2f}" if best else "–"
+            to_c = (f" {value / base:.2f} |" if base else " – |") if vs_c else ""
+            lines.append(f"| {param} | {IMPLS[impl]} | {shown} | {vs_best} |{to_c}")
+    return "\n".join(lines)
+
+
+def wide_table(results, workload, title_param, columns, judged):
+    """Markdown rows: one per (param, impl) with several lower-is-better figures (columns: (metric,
+    label) pairs), and the ratios to the best peer and to the C limit in the judged metric."""
+    label = dict(columns)[judged]
+    lines = [f"| {title_param} | Implementation | " + " | ".join(name for _, name in columns) +
+             f" | {label} vs best | {label} vs C |", "|---:|---|" + "---:|" * (len(columns) + 2)]
+    for param in results.params(workload):
+        values = {i: results.get(workload, i, param, judged) for i in results.impls(workload)}
+        values = {i: v for i, v in values.items() if v is not None}
+        best, base = min(values.values(), default=None), values.get(LIMITS.get(workload))
+        for impl, value in values.items():
+            shown = " | ".join(fmt(results.get(workload, impl, param, m)) for m, _ in columns)
             vs_best = f"{value / best:.2f}" if best else "–"
             vs_c = f"{value / base:.2f}" if base else "–"
             lines.append(f"| {param} | {IMPLS[impl]} | {shown} | {vs_best} | {vs_c} |")
@@ -228,6 +268,70 @@ def targets(results):
     out.append(("idle", "An idle watcher makes no wakeups",
                 ", ".join(f"{IMPLS[i]} {w:.0f}" for i, w in idle.items()) or "not measured",
                 all(w == 0 for w in idle.values()) if idle else None))
+    return out + timer_targets(results)
+
+
+def best_peer(results, workload, param, metric, higher_is_better=True):
+    """(impl, value) of the best Java implementation other than EventWatcher, or None."""
+    peers = [(i, results.get(workload, i, param, metric)) for i in results.impls(workload)
+             if i != "java-api" and not i.startswith(("c-", "cpp-"))]
+    peers = [(i, v) for i, v in peers if v is not None]
+    if not peers:
+        return None
+    return (max if higher_is_better else min)(peers, key=lambda peer: peer[1])
+
+
+def timer_targets(results):
+    """The timer targets of issue 10, as targets() returns them."""
+    out = []
+    ours = results.get("timer-cancel-loop", "java-api", "100000", "ops_per_s")
+    best = best_peer(results, "timer-cancel-loop", "100000", "ops_per_s")
+    text, met = "not measured (no run at 100,000 pending)", None
+    if ours is not None and best:
+        text = (f"{ours / best[1]:.2f}× the best Java peer: EventWatcher {fmt(ours)}/s, "
+                f"{IMPLS[best[0]]} {fmt(best[1])}/s")
+        met = ours >= 2 * best[1]
+    out.append(("timer-cancel-loop", "Timer schedule+cancel on the loop thread at 100,000 pending ≥ 2× the best "
+                "Java peer", text, met))
+    ratios = []
+    for workload, label in TIMER_WORKLOADS.items():
+        for param in results.params(workload):
+            ours = results.get(workload, "java-api", param, "ops_per_s")
+            best = best_peer(results, workload, param, "ops_per_s")
+            if ours is not None and best:
+                ratios.append((ours / best[1], label, param))
+    text, met = "not measured", None
+    if ratios:
+        low = min(ratios)
+        below = sum(1 for r in ratios if r[0] < 1)
+        text = (f"lowest {low[0]:.2f}× the best peer ({low[1]}, {low[2]} pending); below the best peer in "
+                f"{below} of {len(ratios)} cases")
+        met = below == 0
+    out.append(("timer-peers", "Timer throughput not below the best peer in any case (schedule+cancel, "
+                "schedule+fire, loop and cross-thread, every pending count)", text, met))
+    samples = results.params("timer-lateness")
+    p99 = results.get("timer-lateness", "java-api", samples[-1], "p99_us") if samples else None
+    text, met = "not measured", None
+    if p99 is not None:
+        best = best_peer(results, "timer-lateness", samples[-1], "p99_us", higher_is_better=False)
+        floor = results.get("timer-lateness", "c-epoll", samples[-1], "p99_us")
+        text = (f"EventWatcher p99 {p99:.0f} µs" + (f"; best Java peer {IMPLS[best[0]]} {best[1]:.0f} µs" if best else "")
+                + (f"; C epoll_pwait2 {floor:.0f} µs" if floor is not None else ""))
+        met = p99 <= 100
+    out.append(("timer-lateness", "Timer lateness p99 ≤ 100 µs (1–20 ms timers, one at a time)", text, met))
+    counts = results.params("timer-memory")
+    text, met = "not measured", None
+    if counts:
+        def per_timer(impl):
+            parts = [results.get("timer-memory", impl, counts[-1], m)
+                     for m in ("heap_bytes_per_timer", "native_bytes_per_timer")]
+            return None if None in parts else sum(parts)
+        ours, jdk = per_timer("java-api"), per_timer("jdk-stpe")
+        if ours is not None and jdk is not None:
+            text = f"EventWatcher {ours:.1f} B, JDK {jdk:.1f} B (heap + native, {counts[-1]} pending)"
+            met = ours <= jdk
+    out.append(("timer-memory", "Memory per pending timer (heap + native) not above the JDK's "
+                "ScheduledThreadPoolExecutor", text, met))
     return out
 
 
@@ -262,33 +366,20 @@ def plots(results, folder):
             series = [(IMPLS[i], [results.get("server", i, c, metric) for c in conns])
                       for i in results.impls("server")]
             save(name, svg.bar_chart(title, label, [f"{c} connections" for c in conns], series, colours=COLOURS))
+    for where in ("loop", "cross-thread"):
+        workload = f"timer-cancel-{where}"
+        pending = results.params(workload)
+        if pending:
+            series = [(IMPLS[i], [results.get(workload, i, p, "ops_per_s") for p in pending])
+                      for i in results.impls(workload)]
+            title = f"Timer schedule+cancel, {TIMER_WORKLOADS[workload].split(' ', 1)[1]} (higher is better)"
+            save(f"{workload}.svg", svg.line_chart(title, "pending timers (log scale)", "schedule+cancel/s",
+                                                   [int(p) for p in pending], series, log_x=len(pending) > 1,
+                                                   colours=COLOURS))
     return written
 
 
-def document(results, meta, plot_files, plot_dir_name):
-    out = []
-    add = out.append
-    add("# Benchmarks\n")
-    add("Generated by `bench/report.py` from one run of the harness: every peer was measured on the same "
-        "machine in the same run, and every figure is shown with its ratio to the best peer (**vs best**) and "
-        "to the plain C program that sets the limit (**vs C**). For rates higher is better; for latencies, CPU "
-        "time and bytes lower is better, so a ratio above 1.00 there means slower or bigger. Workloads, "
-        "peers and the result format are described in [bench/README.md](../bench/README.md).\n")
-    add(f"- Command: `{meta.get('command', '?')}`")
-    for key, label in (("date", "Date"), ("machine", "Machine"), ("kernel", "Kernel"), ("jdk", "JDK"),
-                       ("compiler", "Compiler"), ("baseline", "Baseline"), ("netty", "Netty"), ("wrk", "wrk"), ("fd_limit", "fd limit"),
-                       ("durations", "Durations")):
-        if key in meta:
-            add(f"- {label}: {meta[key]}")
-    add(f"- Raw data: [{plot_dir_name}/results.tsv]({plot_dir_name}/results.tsv) and the JMH JSON files beside it\n")
-
-    add("## Targets\n")
-    add("| Target | Measured | Met |\n|---|---|:-:|")
-    judged = targets(results)
-    for _, target, measured, met in judged:
-        add(f"| {target} | {measured} | {'–' if met is None else ('yes' if met else '**no**')} |")
-    add("")
-
+def _dispatch_section(add, results, plot_files, plot_dir_name):
     add("## 1. Dispatch throughput\n")
     add("N pipes each hold one unread byte, watched for READ, level-triggered: every fd is ready on every "
         "turn, so the loop never blocks and does no I/O. One event is one callback call; events/s per loop "
@@ -319,6 +410,8 @@ def document(results, meta, plot_files, plot_dir_name):
             add(f"| {p} | {IMPLS[i]} | {a:.3f} |")
         add("")
 
+
+def _tasks_section(add, results, plot_files, plot_dir_name):
     add("\n## 2. Cross-thread tasks\n")
     add("Round trip: another thread submits one task and waits until the loop has run it and the task has "
         "woken the submitter. C: eventfd ping-pong (the loop in epoll_wait). JDK Selector: a queue plus "
@@ -332,12 +425,16 @@ def document(results, meta, plot_files, plot_dir_name):
         "second.\n")
     add(table(results, "task-throughput", "tasks_per_s", True, "Submitters", "tasks/s"))
 
+
+def _churn_section(add, results, plot_files, plot_dir_name):
     add("\n## 3. Watch/unwatch churn\n")
     add("One op is a watch of one fd followed by its unwatch: from the loop thread itself (`loop`) and from "
         "another thread (`cross-thread`, each call a synchronous hand-off to the loop). C: `epoll_ctl` "
         "ADD + DEL.\n")
     add(table(results, "churn", "ops_per_s", True, "From", "watch+unwatch/s"))
 
+
+def _executor_section(add, results, plot_files, plot_dir_name):
     add("\n## 3b. Executor mode\n")
     add("Callbacks run on an executor (`builder().executor(...)`, a fixed pool of 2 threads): N pipes ready "
         "forever, one op is one callback call, and a (fd, flag) has at most one call at a time, so each "
@@ -348,6 +445,8 @@ def document(results, meta, plot_files, plot_dir_name):
         "baseline for cross-thread watch+unwatch.\n")
     add(table(results, "executor", "events_per_s", True, "Ready fds", "calls/s"))
 
+
+def _servers_section(add, results, plot_files, plot_dir_name):
     add("\n## 4. HTTP server\n")
     add("Each server answers `GET /` with the same bytes (keep-alive, pipelining): the project's "
         "`java -jar eventwatcher-examples.jar http` (EventWatcher (Java)), and minimal responders on the C++ core, "
@@ -368,6 +467,8 @@ def document(results, meta, plot_files, plot_dir_name):
     add("\nSocket errors or non-200 responses reported by wrk: " +
         (", ".join(f"{IMPLS[i]} {e:.0f} at {c}" for c, i, e in errors) if errors else "none") + ".\n")
 
+
+def _memory_section(add, results, plot_files, plot_dir_name):
     add("\n## 5. Memory per watched fd\n")
     add("Bytes added by watching each of N never-ready fds (the fds themselves excluded). Native: malloc'd "
         "bytes (C++, mallinfo2) or anonymous RSS with the Java heap pre-sized and pre-touched (Java). Heap: "
@@ -376,6 +477,8 @@ def document(results, meta, plot_files, plot_dir_name):
         add(table(results, "memory", metric, False, "Watched fds", label))
         add("")
 
+
+def _idle_section(add, results, plot_files, plot_dir_name):
     add("\n## 6. Idle\n")
     add("One watched, never-ready fd and nothing else to do: the loop thread's context switches (each "
         "is a wakeup or a preemption) and CPU time over the window, and the whole process's CPU time "
@@ -385,6 +488,95 @@ def document(results, meta, plot_files, plot_dir_name):
         add(table(results, "idle", metric, False, "Seconds", label))
         add("")
 
+
+def _timers_section(add, results, plot_files, plot_dir_name):
+    add("\n## 7. Timers\n")
+    add("Four timer implementations (bench/src/main/java/io/eventwatcher/bench/TimerPeers.java): EventWatcher's "
+        "`schedule` (a 4-ary heap on the loop thread); the JDK's `ScheduledThreadPoolExecutor(1)` (JDK STPE) with "
+        "`setRemoveOnCancelPolicy(true)` (without it a cancelled task stays queued until its deadline, so "
+        "schedule+cancel of far timers grows its queue without bound); Netty's `EventLoop.schedule` on its "
+        "epoll loop; Netty's `HashedWheelTimer` with a 1 ms tick (its finest; the default is 100 ms) and 512 "
+        "buckets.\n")
+    add("Throughput (JMH `TimerBenchmark`): N timers are already pending, all due 1 to 2 hours ahead. One "
+        "*schedule+cancel* is a schedule of a timer due 1 to 2 hours ahead (drawn like the pending ones, so it "
+        "lands among them) and its cancel; one *schedule+fire* is a schedule of a timer due at once and its "
+        "run (it passes every pending timer). *Loop thread*: 10,000 ops in one task on the implementation's "
+        "thread (`execute`), the benchmark thread waiting for it; *another thread*: the benchmark thread "
+        "schedules and cancels itself, and each batch of 10,000 cancels ends with a round trip to the loop "
+        "(Netty's loop is woken by neither a far schedule nor a cancel from another thread, so without it its "
+        "task queue would grow all iteration). The wheel runs no tasks of ours: its loop-thread rows are n/a. "
+        "Scores ± the 99.9% confidence interval.\n")
+    for workload, label in TIMER_WORKLOADS.items():
+        op = label.split(" ", 1)[0]
+        add(f"\n**{label[0].upper() + label[1:]}** ({op}/s)\n")
+        add(table(results, workload, "ops_per_s", True, "Pending", f"{op}/s", vs_c=False))
+        if workload.endswith("-loop") and results.params(workload):
+            add("\nNetty HashedWheelTimer: n/a (its worker thread runs only the wheel).")
+    for name in ("timer-cancel-loop.svg", "timer-cancel-cross-thread.svg"):
+        if name in plot_files:
+            add(f"\n![Timer schedule+cancel]({plot_dir_name}/{name})\n")
+    add("\nLateness (`TimerLatenessProbe`): timers with random delays of 1 to 20 ms, scheduled one at a time "
+        "from another thread on an otherwise idle implementation; lateness is the run's `System.nanoTime()` "
+        "minus (the caller's `System.nanoTime()` before `schedule` + the delay), in µs. C: one thread waiting "
+        "in `epoll_pwait2` with a nanosecond timeout (default timer slack), the floor for a loop's wait on "
+        "this machine (bench/native/epoll_lateness.c).\n")
+    add(wide_table(results, "timer-lateness", "Samples", [("p50_us", "p50 µs"), ("p99_us", "p99 µs"),
+                                                          ("max_us", "max µs")], "p99_us"))
+    add("\nMemory per pending timer (`TimerMemoryProbe`, MemoryProbe's method): what N pending timers, sharing "
+        "one task object, add to the Java heap after a full GC, and to anonymous RSS with the heap pre-touched "
+        "and the JIT off (none of the four has a native part), divided by N.\n")
+    for metric, label in (("heap_bytes_per_timer", "Java heap B/timer"), ("native_bytes_per_timer",
+                                                                        "native B/timer")):
+        add(table(results, "timer-memory", metric, False, "Pending timers", label, vs_c=False))
+        add("")
+
+
+# Section name (bench/run.sh --only) -> (the workloads it measures, what writes its part of the page).
+SECTIONS = {
+    "dispatch": (["dispatch"], _dispatch_section),
+    "tasks": (["task-rtt", "task-throughput"], _tasks_section),
+    "churn": (["churn"], _churn_section),
+    "executor": (["executor"], _executor_section),
+    "servers": (["server"], _servers_section),
+    "memory": (["memory"], _memory_section),
+    "idle": (["idle"], _idle_section),
+    "timers": ([*TIMER_WORKLOADS, "timer-lateness", "timer-memory"], _timers_section),
+}
+# Target id -> its section; a page of one section shows that section's targets only.
+TARGET_SECTIONS = {"dispatch-java-1000": "dispatch", "dispatch-java-1": "dispatch", "dispatch-core": "dispatch",
+                   "alloc": "dispatch", "task-rtt": "tasks", "server-cpu": "servers", "server-rps": "servers",
+                   "server-timeouts": "servers",
+                   "idle": "idle", "timer-cancel-loop": "timers", "timer-peers": "timers",
+                   "timer-lateness": "timers", "timer-memory": "timers"}
+
+
+def document(results, meta, plot_files, plot_dir_name, only=None):
+    out = []
+    add = out.append
+    add("# Benchmarks\n")
+    add("Generated by `bench/report.py` from one run of the harness: every peer was measured on the same "
+        "machine in the same run, and every figure is shown with its ratio to the best peer (**vs best**) and "
+        "to the plain C program that sets the limit (**vs C**). For rates higher is better; for latencies, CPU "
+        "time and bytes lower is better, so a ratio above 1.00 there means slower or bigger. Workloads, "
+        "peers and the result format are described in [bench/README.md](../bench/README.md).\n")
+    add(f"- Command: `{meta.get('command', '?')}`")
+    for key, label in (("date", "Date"), ("machine", "Machine"), ("kernel", "Kernel"), ("jdk", "JDK"),
+                       ("compiler", "Compiler"), ("baseline", "Baseline"), ("netty", "Netty"), ("wrk", "wrk"), ("fd_limit", "fd limit"),
+                       ("durations", "Durations")):
+        if key in meta:
+            add(f"- {label}: {meta[key]}")
+    add(f"- Raw data: [{plot_dir_name}/results.tsv]({plot_dir_name}/results.tsv) and the JMH JSON files beside it\n")
+
+    add("## Targets\n")
+    add("| Target | Measured | Met |\n|---|---|:-:|")
+    judged = [t for t in targets(results) if only is None or TARGET_SECTIONS.get(t[0]) == only]
+    for _, target, measured, met in judged:
+        add(f"| {target} | {measured} | {'–' if met is None else ('yes' if met else '**no**')} |")
+    add("")
+
+    for name, (_, section) in SECTIONS.items():
+        if only is None or name == only:
+            section(add, results, plot_files, plot_dir_name)
     missed = [(tid, target) for tid, target, _, met in judged if met is False]
     if missed:
         add("\n## Missed targets\n")
@@ -396,7 +588,10 @@ def document(results, meta, plot_files, plot_dir_name):
 
 
 def main(argv):
-    if len(argv) != 3:
+    only = None
+    if len(argv) == 5 and argv[3] == "--only" and argv[4] in SECTIONS:
+        only = argv[4]
+    elif len(argv) != 3:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     run_dir, output = Path(argv[1]), Path(argv[2])
@@ -410,15 +605,15 @@ def main(argv):
         for line in meta_file.read_text().splitlines():
             key, _, value = line.partition("=")
             meta[key.strip()] = value.strip()
-    missing = [w for w in ("dispatch", "task-rtt", "task-throughput", "churn", "executor", "server", "memory",
-                           "idle") if not results.params(w)]
+    missing = [w for name, (workloads, _) in SECTIONS.items() if only is None or name == only
+               for w in workloads if not results.params(w)]
     plot_dir_name = "bench"
     plot_dir = output.parent / plot_dir_name
     plot_files = plots(results, plot_dir)
     if plot_dir.resolve() != run_dir.resolve():
         for path in [run_dir / "results.tsv", *sorted(run_dir.glob("jmh-*.json"))]:
             (plot_dir / path.name).write_bytes(path.read_bytes())
-    output.write_text(document(results, meta, plot_files, plot_dir_name))
+    output.write_text(document(results, meta, plot_files, plot_dir_name, only))
     if missing:
         print(f"report: no results for {', '.join(missing)}", file=sys.stderr)
         return 1

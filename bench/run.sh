@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Every benchmark workload against its peers in one run, then the report.
 #
-#   bench/run.sh           full run (~25 min): docs/BENCHMARKS.md and docs/bench/
-#   bench/run.sh --quick   CI smoke (~4 min): bench/target/quick/BENCHMARKS.md
+#   bench/run.sh           full run (~35 min): docs/BENCHMARKS.md and docs/bench/
+#   bench/run.sh --quick   CI smoke (~2-4 min): bench/target/quick/BENCHMARKS.md
+#   bench/run.sh [--quick] --only SECTION
+#                          one section (dispatch, tasks, churn, executor, memory,
+#                          idle, servers, timers): a page of that section only,
+#                          bench/target/{full,quick}/SECTION/BENCHMARKS.md
 #
 # Called by `./build.sh bench [--quick]`, which first builds the release
 # native library and installs the library jar into ~/.m2; this script builds
@@ -12,12 +16,18 @@
 # number is judged.
 set -euo pipefail
 
-quick=false
-case "${1:-}" in
-  "") ;;
-  --quick) quick=true ;;
-  *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
-esac
+quick=false only=""
+sections=" dispatch tasks churn executor memory idle servers timers "
+usage() { echo "usage: $0 [--quick] [--only SECTION] (SECTION:$sections)" >&2; exit 2; }
+while (($#)); do
+  case "$1" in
+    --quick) quick=true ;;
+    --only) [[ $# -ge 2 && "$sections" == *" $2 "* ]] || usage; only=$2; shift ;;
+    *) usage ;;
+  esac
+  shift
+done
+want() { [[ -z "$only" || "$only" == "$1" ]]; } # want SECTION: whether this run measures it
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$bench_dir")
@@ -39,6 +49,7 @@ if $quick; then
   churn_args=(200 500)
   memory_fds=$((most_fds < 10000 ? most_fds : 10000)) idle_seconds=1
   server_args=(1 1 50)                   # warm-up s, measured s, connection counts...
+  timer_pending=1000 lateness_samples=50 timer_count=10000
   jvm_flags=(-Djmh.ignoreLock=true)      # a smoke run judges no timing: never refuse to run
   out_dir="$bench_dir/target/quick" report="$bench_dir/target/quick/BENCHMARKS.md"
 else
@@ -49,9 +60,11 @@ else
   churn_args=(1000 5000)
   memory_fds=$most_fds idle_seconds=10
   server_args=(5 10 50 500 5000)
+  timer_pending=1000,100000,1000000 lateness_samples=2000 timer_count=1000000
   jvm_flags=()                           # JMH's lock: one measurement at a time
   out_dir="$bench_dir/target/full" report="$root/docs/BENCHMARKS.md"
 fi
+if [[ -n "$only" ]]; then out_dir+="/$only" report="$out_dir/BENCHMARKS.md"; fi
 run_dir="$out_dir/run"
 rm -rf "$run_dir"
 mkdir -p "$run_dir"
@@ -71,10 +84,11 @@ cmake --build "$root/build/bench" -j 2 >/dev/null
 native="$root/build/bench/bench/native"
 mvn -B -q -ntp -f "$bench_dir/pom.xml" package
 bench_jar="$bench_dir/target/benchmarks.jar"
-step "building benchmarks.jar against the baseline library (bench/baseline.sh)"
-"$bench_dir/baseline.sh"
 baseline_jar="$bench_dir/target/baseline/benchmarks.jar"
-examples_jar=$(ls "$root"/java/examples/target/eventwatcher-examples-*.jar | grep -v original | head -1)
+if want executor; then
+  step "building benchmarks.jar against the baseline library (bench/baseline.sh)"
+  "$bench_dir/baseline.sh"
+fi
 
 jmh_pin=()
 jmh_jar=$bench_jar
@@ -88,72 +102,103 @@ jmh() { # jmh NAME CLASS [JMH args...]: one JMH run, JSON into the run folder (j
   sed -n '/^Benchmark /,$p' "$run_dir/jmh-$name.log" >&2
 }
 
-step "1. dispatch"
-# C and the C++ core alternate, three rounds each: on a shared VM a neighbour's
-# burst lands on one run, not on one program; the report takes the median.
-for p in "${dispatch_params[@]}"; do
-  ready=${p#*/} watched=${p%/*}
-  for _ in 1 2 3; do
-    for program in epoll_dispatch core_dispatch; do
-      record "$native/$program" "$ready" "$watched" "${native_dispatch[@]}"
+if want dispatch; then
+  step "1. dispatch"
+  # C and the C++ core alternate, three rounds each: on a shared VM a neighbour's
+  # burst lands on one run, not on one program; the report takes the median.
+  for p in "${dispatch_params[@]}"; do
+    ready=${p#*/} watched=${p%/*}
+    for _ in 1 2 3; do
+      for program in epoll_dispatch core_dispatch; do
+        record "$native/$program" "$ready" "$watched" "${native_dispatch[@]}"
+      done
     done
   done
-done
-fds_csv=$(IFS=,; echo "${dispatch_params[*]}")
-jmh dispatch DispatchBenchmark -p fds="$fds_csv" -prof gc
+  fds_csv=$(IFS=,; echo "${dispatch_params[*]}")
+  jmh dispatch DispatchBenchmark -p fds="$fds_csv" -prof gc
+fi
 
 # Every task peer runs on CPU 0 only: across two vCPUs a round trip is dominated
 # by waking the idle one (45-70 us on a VM whose idle CPUs halt), and the
 # scheduler picks one placement or the other from run to run. On one CPU each
 # round trip is two context switches plus the library's own work, for all peers.
-step "2. tasks (pinned to CPU 0)"
-pin=()
-command -v taskset >/dev/null && pin=(taskset -c 0)
-for program in epoll_pingpong core_tasks; do record "${pin[@]}" "$native/$program" "${task_args[@]}"; done
-jmh_pin=("${pin[@]}")
-jmh task-latency TaskLatencyBenchmark
-jmh task-throughput TaskThroughputBenchmark
-jmh_pin=()
+if want tasks; then
+  step "2. tasks (pinned to CPU 0)"
+  pin=()
+  command -v taskset >/dev/null && pin=(taskset -c 0)
+  for program in epoll_pingpong core_tasks; do record "${pin[@]}" "$native/$program" "${task_args[@]}"; done
+  jmh_pin=("${pin[@]}")
+  jmh task-latency TaskLatencyBenchmark
+  jmh task-throughput TaskThroughputBenchmark
+  jmh_pin=()
+fi
 
-step "3. churn"
-for program in epoll_churn core_churn; do record "$native/$program" "${churn_args[@]}"; done
-jmh churn ChurnBenchmark
+if want churn; then
+  step "3. churn"
+  for program in epoll_churn core_churn; do record "$native/$program" "${churn_args[@]}"; done
+  jmh churn ChurnBenchmark
+fi
 
-step "3b. executor mode, and cross-thread churn, against the baseline library too"
-jmh executor ExecutorBenchmark
-jmh_jar=$baseline_jar
-jmh executor-baseline ExecutorBenchmark
-jmh churn-baseline 'ChurnBenchmark.javaApiCrossThread'
-jmh_jar=$bench_jar
+if want executor; then
+  step "3b. executor mode, and cross-thread churn, against the baseline library too"
+  jmh executor ExecutorBenchmark
+  jmh_jar=$baseline_jar
+  jmh executor-baseline ExecutorBenchmark
+  jmh churn-baseline 'ChurnBenchmark.javaApiCrossThread'
+  jmh_jar=$bench_jar
+fi
 
-step "5. memory"
-record "$native/core_memory" "$memory_fds"
-for impl in java-api jdk-selector; do
-  record java -Xint -Xms1g -Xmx1g -XX:+AlwaysPreTouch -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED \
-    -cp "$bench_jar" io.eventwatcher.bench.probes.MemoryProbe "$impl" "$memory_fds"
-done
+if want memory; then
+  step "5. memory"
+  record "$native/core_memory" "$memory_fds"
+  for impl in java-api jdk-selector; do
+    record java -Xint -Xms1g -Xmx1g -XX:+AlwaysPreTouch -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED \
+      -cp "$bench_jar" io.eventwatcher.bench.probes.MemoryProbe "$impl" "$memory_fds"
+  done
+fi
 
-step "6. idle: all five loops side by side for ${idle_seconds} s"
-idle_logs=()
-for cmd in "$native/epoll_idle $idle_seconds" "$native/core_idle $idle_seconds" \
-  "java --enable-native-access=ALL-UNNAMED -cp $bench_jar io.eventwatcher.bench.probes.IdleProbe java-api $idle_seconds" \
-  "java -cp $bench_jar io.eventwatcher.bench.probes.IdleProbe jdk-selector $idle_seconds" \
-  "java -cp $bench_jar io.eventwatcher.bench.probes.IdleProbe netty-epoll $idle_seconds"; do
-  idle_logs+=("$run_dir/idle-${#idle_logs[@]}.log")
-  # shellcheck disable=SC2086 # the command is a word list on purpose
-  $cmd >"${idle_logs[-1]}" &
-done
-failed=0
-for _ in "${idle_logs[@]}"; do wait -n || failed=1; done
-((failed == 0)) || { cat "${idle_logs[@]}" >&2; exit 1; }
-cat "${idle_logs[@]}" | grep '^RESULT' >>"$results"
+if want idle; then
+  step "6. idle: all five loops side by side for ${idle_seconds} s"
+  idle_logs=()
+  for cmd in "$native/epoll_idle $idle_seconds" "$native/core_idle $idle_seconds" \
+    "java --enable-native-access=ALL-UNNAMED -cp $bench_jar io.eventwatcher.bench.probes.IdleProbe java-api $idle_seconds" \
+    "java -cp $bench_jar io.eventwatcher.bench.probes.IdleProbe jdk-selector $idle_seconds" \
+    "java -cp $bench_jar io.eventwatcher.bench.probes.IdleProbe netty-epoll $idle_seconds"; do
+    idle_logs+=("$run_dir/idle-${#idle_logs[@]}.log")
+    # shellcheck disable=SC2086 # the command is a word list on purpose
+    $cmd >"${idle_logs[-1]}" &
+  done
+  failed=0
+  for _ in "${idle_logs[@]}"; do wait -n || failed=1; done
+  ((failed == 0)) || { cat "${idle_logs[@]}" >&2; exit 1; }
+  cat "${idle_logs[@]}" | grep '^RESULT' >>"$results"
+fi
 
-step "4. servers"
-NATIVE_DIR="$native" BENCH_JAR="$bench_jar" EXAMPLES_JAR="$examples_jar" \
-  "$bench_dir/run-servers.sh" "$results" "${server_args[@]}"
+if want servers; then
+  step "4. servers"
+  examples_jar=$(ls "$root"/java/examples/target/eventwatcher-examples-*.jar | grep -v original | head -1)
+  NATIVE_DIR="$native" BENCH_JAR="$bench_jar" EXAMPLES_JAR="$examples_jar" \
+    "$bench_dir/run-servers.sh" "$results" "${server_args[@]}"
+fi
+
+if want timers; then
+  step "7. timers"
+  jmh timers TimerBenchmark -p pending="$timer_pending"
+  # One implementation at a time, each alone on the machine: lateness is mostly wake-up latency.
+  record "$native/epoll_lateness" "$lateness_samples"
+  for impl in java-api jdk-stpe netty-epoll netty-wheel; do
+    record java --enable-native-access=ALL-UNNAMED -cp "$bench_jar" \
+      io.eventwatcher.bench.probes.TimerLatenessProbe "$impl" "$lateness_samples"
+  done
+  for impl in java-api jdk-stpe netty-epoll netty-wheel; do
+    record java -Xint -Xms1g -Xmx1g -XX:+AlwaysPreTouch -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED \
+      -cp "$bench_jar" io.eventwatcher.bench.probes.TimerMemoryProbe "$impl" "$timer_count"
+  done
+fi
 
 command_line="./build.sh bench"
 if $quick; then command_line+=" --quick"; fi
+if [[ -n "$only" ]]; then command_line+=" --only $only"; fi
 {
   echo "command=$command_line"
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -165,10 +210,10 @@ if $quick; then command_line+=" --quick"; fi
   echo "netty=$(sed -n 's|.*<netty.version>\(.*\)</netty.version>.*|\1|p' "$bench_dir/pom.xml") (netty-transport-native-epoll)"
   echo "wrk=$(wrk -v 2>&1 | head -1)"
   echo "fd_limit=$(ulimit -Hn) (hard RLIMIT_NOFILE: the most watched fds measured is $most_fds)"
-  echo "durations=dispatch ${native_dispatch[*]} (C/C++ warm-up ms, iterations, ms) and JMH ${jmh_args[*]}; tasks ${task_args[*]}; churn ${churn_args[*]}; servers ${server_args[*]} (warm-up s, measured s, connections)"
+  echo "durations=dispatch ${native_dispatch[*]} (C/C++ warm-up ms, iterations, ms) and JMH ${jmh_args[*]}; tasks ${task_args[*]}; churn ${churn_args[*]}; servers ${server_args[*]} (warm-up s, measured s, connections); timers: JMH with ${timer_pending} pending, lateness ${lateness_samples} samples, memory with ${timer_count} pending"
 } >"$run_dir/meta.txt"
 
 step "report: $report"
 mkdir -p "$(dirname "$report")"
-python3 "$bench_dir/report.py" "$run_dir" "$report"
-sed -n '/^## Targets/,/^## 1/p' "$report" | head -n -1
+python3 "$bench_dir/report.py" "$run_dir" "$report" ${only:+--only "$only"}
+sed -n '/^## Targets/,/^## [0-9]/p' "$report" | head -n -1

@@ -65,14 +65,7 @@ public final class IdleProbe {
    * @param args IMPL SECONDS
    */
   public static void main(String[] args) {
-    int status;
-    try {
-      status = run(args);
-    } catch (Throwable e) {
-      e.printStackTrace();
-      status = 1;
-    }
-    System.exit(status);
+    ProbeMain.run(args, IdleProbe::run);
   }
 
   private static int run(String[] args) throws Exception {

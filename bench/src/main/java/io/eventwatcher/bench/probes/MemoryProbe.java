@@ -76,14 +76,7 @@ public final class MemoryProbe {
    * @param args IMPL FDS
    */
   public static void main(String[] args) {
-    int status;
-    try {
-      status = run(args);
-    } catch (Throwable e) {
-      e.printStackTrace();
-      status = 1;
-    }
-    System.exit(status);
+    ProbeMain.run(args, MemoryProbe::run);
   }
 
   private static int run(String[] args) throws Exception {
@@ -121,7 +114,7 @@ public final class MemoryProbe {
   }
 
   /** Null if the heap is fixed and pre-touched and the JIT is off, else what is wrong. */
-  private static String missingFlags() {
+  static String missingFlags() {
     if (!String.valueOf(System.getProperty("java.vm.info")).contains("interpreted mode")) {
       return "-Xint is not set, so JIT compilation would show in RssAnon";
     }
@@ -235,7 +228,7 @@ public final class MemoryProbe {
   }
 
   /** Live heap and resident anonymous memory at one moment. */
-  private record Snapshot(long heapBytes, long rssAnonBytes) {
+  record Snapshot(long heapBytes, long rssAnonBytes) {
     /** Collects until the live heap stops changing, then reads both. */
     static Snapshot take() throws IOException, InterruptedException {
       MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
