@@ -6,7 +6,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A watcher's delayed and periodic tasks: the loop thread's {@link TimerHeap}, fed from other
+ * A watcher's delayed and periodic tasks: the loop thread's {@link TimerQueue}, fed from other
  * threads through two lock-free stacks, and the rule that decides when a submission must wake the
  * loop.
  *
@@ -55,7 +55,7 @@ final class Timers {
   }
 
   private final Reactor reactor;
-  private final TimerHeap heap = new TimerHeap();
+  private final TimerQueue queue = new TimerQueue();
   private final AtomicLong sequence = new AtomicLong();
   private final AtomicLong crossThreadCancels = new AtomicLong();
   private volatile ScheduledTask<?> submitted;
@@ -127,7 +127,7 @@ final class Timers {
   /** Takes a cancelled pending task out of the heap: at once on the loop, else next turn. */
   void cancelled(ScheduledTask<?> task) {
     if (reactor.inLoop()) {
-      heap.remove(task); // not in it yet if still on the submission stack: skipped there
+      queue.remove(task); // not in it yet if still on the submission stack: skipped there
       return;
     }
     for (ScheduledTask<?> head; ; ) {
@@ -145,7 +145,7 @@ final class Timers {
   long prepareWait(boolean mustNotBlock) {
     takeSubmissions();
     if (mustNotBlock) return 0;
-    ScheduledTask<?> first = heap.peek();
+    ScheduledTask<?> first = queue.peek();
     long target = first == null ? FOREVER : first.deadline;
     if (target == AWAKE) target++; // a real deadline equal to a marker only wakes a little early
     wakeAt = target;
@@ -164,16 +164,16 @@ final class Timers {
 
   /** Loop thread: runs up to {@code budget} timers due by now, earliest first. */
   void runDue(int budget) {
-    if (heap.size() == 0) return;
+    if (queue.isEmpty()) return;
     long now = System.nanoTime();
     for (int fired = 0; fired < budget; ) {
-      ScheduledTask<?> first = heap.peek();
+      ScheduledTask<?> first = queue.peek();
       if (first == null || first.deadline - now > 0) return;
-      heap.poll();
+      queue.poll();
       if (first.isCancelled()) continue; // cancelled elsewhere; its removal is still queued
       fired++;
       first.run(); // never throws; reports through its Future
-      if (first.rearm()) heap.add(first);
+      if (first.rearm()) queue.add(first, now);
     }
   }
 
@@ -183,32 +183,34 @@ final class Timers {
    */
   void abandonAll() {
     takeSubmissions();
-    for (ScheduledTask<?> task : heap.clear()) task.abandon();
+    for (ScheduledTask<?> task : queue.clear()) task.abandon();
   }
 
   /** Loop thread: the number of pending timers, after taking in submissions and cancels. */
   int pending() {
     takeSubmissions();
-    return heap.size();
+    return queue.size();
   }
 
   private void takeSubmissions() {
+    if (deferredList == null && submitted == null && cancelledStack == null) return;
+    long now = System.nanoTime();
     if (deferredList != null) {
-      long now = System.nanoTime();
-      for (ScheduledTask<?> task = deferredList, next; task != null; task = next) {
+      // Oldest first, so that equal deadlines keep their scheduling order in the due FIFO.
+      for (ScheduledTask<?> task = reverse(deferredList), next; task != null; task = next) {
         next = task.nextSubmitted;
         task.nextSubmitted = null;
         task.fixDeadline(now);
-        if (!task.isCancelled()) heap.add(task);
+        if (!task.isCancelled()) queue.add(task, now);
       }
       deferredList = null;
     }
     if (submitted != null) {
-      ScheduledTask<?> task = (ScheduledTask<?>) SUBMITTED.getAndSet(this, null);
+      ScheduledTask<?> task = reverse((ScheduledTask<?>) SUBMITTED.getAndSet(this, null));
       while (task != null) {
         ScheduledTask<?> next = task.nextSubmitted;
         task.nextSubmitted = null;
-        if (!task.isCancelled()) heap.add(task);
+        if (!task.isCancelled()) queue.add(task, now);
         task = next;
       }
     }
@@ -217,9 +219,21 @@ final class Timers {
       while (task != null) {
         ScheduledTask<?> next = task.nextCancelled;
         task.nextCancelled = null;
-        heap.remove(task);
+        queue.remove(task);
         task = next;
       }
     }
+  }
+
+  /** Reverses a stack linked through {@code nextSubmitted}; returns its new head. */
+  private static ScheduledTask<?> reverse(ScheduledTask<?> head) {
+    ScheduledTask<?> reversed = null;
+    while (head != null) {
+      ScheduledTask<?> next = head.nextSubmitted;
+      head.nextSubmitted = reversed;
+      reversed = head;
+      head = next;
+    }
+    return reversed;
   }
 }
