@@ -55,7 +55,9 @@ public final class Faults {
       try {
         fallBack(fd, error, handlerFailure);
       } catch (Throwable unexpected) {
-        lastResort(fd, 0); // fallBack catches its own failures; this is belt and braces
+        // fallBack catches its own failures; this is belt and braces, rate-limited as well.
+        int suppressed = fallbackLimit.acquire();
+        if (suppressed >= 0) lastResort(fd, suppressed);
       }
     }
   }
