@@ -29,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -255,6 +256,63 @@ class LifecycleTest {
       assertTrue(unexpected.isEmpty(), () -> "unexpected: " + unexpected);
       assertEquals(liveBefore, EventWatcher.liveNativeWatchers(), "native watchers leaked");
     }
+  }
+
+  /**
+   * Timers scheduled from other threads while the watcher closes: each is either refused
+   * (RejectedExecutionException) or accepted and then done, by running (due ones) or by being
+   * cancelled at close; none stays pending, which a schedule landing after the loop abandoned its
+   * timers would. The proof that the race was met: some schedules are refused and some accepted.
+   * (A push that passes the closing check just before the loop abandons its timers, the window that
+   * the closed marker of Timers covers, is nanoseconds wide: this test rarely meets that one.)
+   */
+  @Test
+  void timersScheduledWhileClosingAreRefusedOrEndCancelled() throws Exception {
+    int refused = 0;
+    int accepted = 0;
+    for (int round = 0; round < 50; round++) {
+      EventWatcher watcher = new EventWatcher();
+      CountDownLatch start = new CountDownLatch(1);
+      List<ConcurrentLinkedQueue<ScheduledFuture<?>>> futures = new ArrayList<>();
+      AtomicInteger refusals = new AtomicInteger();
+      List<Thread> threads = new ArrayList<>();
+      for (int t = 0; t < 3; t++) {
+        ConcurrentLinkedQueue<ScheduledFuture<?>> mine = new ConcurrentLinkedQueue<>();
+        futures.add(mine);
+        Thread thread =
+            new Thread(
+                () -> {
+                  awaitQuietly(start);
+                  for (int i = 0; i < 20_000; i++) {
+                    try {
+                      mine.add(watcher.schedule(() -> {}, i % 2 == 0 ? 0 : 1, TimeUnit.HOURS));
+                    } catch (RejectedExecutionException expected) {
+                      refusals.incrementAndGet();
+                      return;
+                    }
+                  }
+                },
+                "scheduler-" + t);
+        threads.add(thread);
+        thread.start();
+      }
+      start.countDown();
+      while (futures.get(0).size() < 100 && threads.get(0).isAlive()) Thread.onSpinWait();
+      watcher.close();
+      for (Thread thread : threads) {
+        thread.join(PATIENCE_MS);
+        assertFalse(thread.isAlive(), "round " + round + ": " + thread.getName() + " hung");
+      }
+      refused += refusals.get();
+      for (ConcurrentLinkedQueue<ScheduledFuture<?>> mine : futures) {
+        for (ScheduledFuture<?> future : mine) {
+          assertTrue(future.isDone(), () -> "an accepted timer stayed pending: " + future);
+          accepted++;
+        }
+      }
+    }
+    assertTrue(refused > 0, "no schedule met the close: the race was not exercised");
+    assertTrue(accepted > 0, "no schedule was accepted");
   }
 
   @Test

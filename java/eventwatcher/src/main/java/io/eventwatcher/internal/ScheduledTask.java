@@ -48,7 +48,11 @@ final class ScheduledTask<V> implements RunnableScheduledFuture<V> {
   /** 0: one run; > 0: fixed rate, this many ns apart; < 0: fixed delay of -period ns. */
   final long period;
 
-  final long sequence;
+  /**
+   * The tie-break among equal deadlines: assigned by {@link TimerQueue#add} as the loop takes the
+   * task in, so that no submitter pays an atomic counter. Loop thread.
+   */
+  long sequence;
 
   /**
    * When the next run is due, as a System.nanoTime() value; while {@link #deferred}, the delay
@@ -67,17 +71,18 @@ final class ScheduledTask<V> implements RunnableScheduledFuture<V> {
 
   ScheduledTask<?> nextCancelled;
 
+  /** This task's depth in the cancellation stack (1 at the bottom): counts cancels to a wake. */
+  int cancelDepth;
+
   private volatile int state;
   private volatile boolean awaited;
   private Object outcome; // the value or the Throwable; published by the state write
 
-  ScheduledTask(
-      Timers timers, Object task, long deadline, long period, long sequence, boolean deferred) {
+  ScheduledTask(Timers timers, Object task, long deadline, long period, boolean deferred) {
     this.timers = timers;
     this.task = task;
     this.deadline = deadline;
     this.period = period;
-    this.sequence = sequence;
     this.deferred = deferred;
   }
 

@@ -19,6 +19,7 @@ import java.util.Arrays;
 final class TimerQueue {
   private final TimerHeap heap = new TimerHeap();
   private final ArrayDeque<ScheduledTask<?>> due = new ArrayDeque<>();
+  private long nextSequence;
 
   /** Whether no timer is queued (cancelled due ones not yet dropped count as queued). */
   boolean isEmpty() {
@@ -34,8 +35,13 @@ final class TimerQueue {
     return live;
   }
 
-  /** Adds {@code task}; {@code now} is a recent System.nanoTime(). */
+  /**
+   * Adds {@code task} after every timer added before it with the same deadline (its sequence is the
+   * order of adds; a periodic task's next run gets a new one); {@code now} is a recent
+   * System.nanoTime().
+   */
   void add(ScheduledTask<?> task, long now) {
+    task.sequence = nextSequence++;
     ScheduledTask<?> tail = due.peekLast();
     if (task.deadline - now <= 0 && (tail == null || tail.isBefore(task))) {
       due.addLast(task);

@@ -3,7 +3,6 @@ package io.eventwatcher.internal;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A watcher's delayed and periodic tasks: the loop thread's {@link TimerQueue}, fed from other
@@ -18,10 +17,19 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Submissions from another thread push onto {@code submitted} (one compare-and-set, linked
  * through the task itself, so no node is allocated); the loop moves them into the heap before each
- * wait. Cancels from another thread push onto {@code cancelledStack}, which the loop drains the
- * same way, removing each task from the heap: a cancelled timer leaves the queue at the next turn.
- * Every {@value #CANCEL_BATCH}th such cancel wakes the loop, so an idle loop holds at most that
- * many dead entries.
+ * wait, oldest first. Cancels from another thread push onto {@code cancelledStack}, which the loop
+ * drains the same way, removing each task from the heap: a cancelled timer leaves the queue at the
+ * next turn. Every {@value #CANCEL_BATCH}th such cancel (counted by the depth of the stack, kept in
+ * its nodes) wakes the loop, so an idle loop holds at most that many dead entries.
+ *
+ * <p>Cost from another thread: a schedule is one clock read, one allocation and one
+ * compare-and-set, plus a read of {@code wakeAt}; it touches the native handle (and its guard) only
+ * when it must wake the loop. What keeps a task from landing after close is {@link #closed}: the
+ * loop swaps it into {@code submitted} as it abandons the pending tasks, and a submitter that meets
+ * it is refused. So a push either lands before the swap (and the task is abandoned, its Future
+ * cancelled) or is refused: none is lost. The contended fields sit on cache lines of their own (see
+ * {@link TimersLayout}), so that the loop's writes to {@code wakeAt} and its reads of its own
+ * fields do not bounce the line that submitters compare-and-set.
  *
  * <p>Waking. Before it waits, the loop publishes {@code wakeAt}: the deadline it will wake at
  * ({@link #FOREVER} for none), then checks {@code submitted} again; while it is not waiting, {@code
@@ -31,7 +39,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * either the loop sees the push, or the submitter sees the deadline the loop waits for. So
  * scheduling far ahead of the next deadline costs no syscall.
  */
-final class Timers {
+final class Timers extends TimersLayout.WakeAt {
   private static final long AWAKE = Long.MIN_VALUE;
   private static final long FOREVER = Long.MAX_VALUE;
   private static final int CANCEL_BATCH = 4096;
@@ -46,25 +54,18 @@ final class Timers {
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
-      SUBMITTED = lookup.findVarHandle(Timers.class, "submitted", ScheduledTask.class);
-      CANCELLED_STACK = lookup.findVarHandle(Timers.class, "cancelledStack", ScheduledTask.class);
-      WAKE_AT = lookup.findVarHandle(Timers.class, "wakeAt", long.class);
+      SUBMITTED =
+          lookup.findVarHandle(TimersLayout.Submitted.class, "submitted", ScheduledTask.class);
+      CANCELLED_STACK =
+          lookup.findVarHandle(TimersLayout.Cancelled.class, "cancelledStack", ScheduledTask.class);
+      WAKE_AT = lookup.findVarHandle(TimersLayout.WakeAt.class, "wakeAt", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
   }
 
-  private final Reactor reactor;
-  private final TimerQueue queue = new TimerQueue();
-  private final AtomicLong sequence = new AtomicLong();
-  private final AtomicLong crossThreadCancels = new AtomicLong();
-  private volatile ScheduledTask<?> submitted;
-  private volatile ScheduledTask<?> cancelledStack;
-  private volatile long wakeAt = AWAKE;
-  private ScheduledTask<?> deferredList; // loop thread: scheduled on it since the last wait
-
   Timers(Reactor reactor) {
-    this.reactor = reactor;
+    super(reactor);
   }
 
   /**
@@ -75,12 +76,12 @@ final class Timers {
     long nanos = Math.min(Math.max(unit.toNanos(delay), 0), MAX_DELAY_NANOS);
     boolean onLoop = reactor.inLoop();
     long deadline = onLoop ? nanos : System.nanoTime() + nanos;
-    return new ScheduledTask<>(this, task, deadline, period, sequence.getAndIncrement(), onLoop);
+    return new ScheduledTask<>(this, task, deadline, period, onLoop);
   }
 
   /** A task that {@code submit} runs through the task queue, with no deadline. Any thread. */
   <V> ScheduledTask<V> immediate(Object task) {
-    return new ScheduledTask<>(this, task, 0, 0, sequence.getAndIncrement(), false);
+    return new ScheduledTask<>(this, task, 0, 0, false);
   }
 
   boolean onLoopThread() {
@@ -105,23 +106,20 @@ final class Timers {
       deferredList = task;
       return true;
     }
-    NativeWatcher watcher = reactor.watcher();
-    if (reactor.isClosed() || !watcher.enter()) return false;
-    try {
-      for (ScheduledTask<?> head; ; ) {
-        task.nextSubmitted = head = submitted;
-        if (SUBMITTED.compareAndSet(this, head, task)) break;
-      }
-      long target = wakeAt;
-      if (target != AWAKE
-          && (target == FOREVER || task.deadline - target < 0)
-          && WAKE_AT.compareAndSet(this, target, AWAKE)) {
-        watcher.wakeEntered();
-      }
-      return true;
-    } finally {
-      watcher.exit();
+    if (reactor.isClosed()) return false;
+    for (ScheduledTask<?> head; ; ) {
+      head = submitted;
+      if (head == closed) return false; // the loop has abandoned its tasks: this one would leak
+      task.nextSubmitted = head;
+      if (SUBMITTED.compareAndSet(this, head, task)) break;
     }
+    long target = wakeAt;
+    if (target != AWAKE
+        && (target == FOREVER || task.deadline - target < 0)
+        && WAKE_AT.compareAndSet(this, target, AWAKE)) {
+      reactor.wakeIfOpen(); // closing wakes the loop anyway, and abandons this task
+    }
+    return true;
   }
 
   /** Takes a cancelled pending task out of the heap: at once on the loop, else next turn. */
@@ -130,11 +128,13 @@ final class Timers {
       queue.remove(task); // not in it yet if still on the submission stack: skipped there
       return;
     }
+    int depth;
     for (ScheduledTask<?> head; ; ) {
       task.nextCancelled = head = cancelledStack;
+      task.cancelDepth = depth = head == null ? 1 : head.cancelDepth + 1;
       if (CANCELLED_STACK.compareAndSet(this, head, task)) break;
     }
-    if (crossThreadCancels.incrementAndGet() % CANCEL_BATCH == 0) reactor.wakeIfOpen();
+    if (depth % CANCEL_BATCH == 0) reactor.wakeIfOpen();
   }
 
   /**
@@ -159,7 +159,7 @@ final class Timers {
 
   /** Loop thread, after a wait returns: no submitter needs to wake it until the next wait. */
   void awake() {
-    wakeAt = AWAKE;
+    if (wakeAt != AWAKE) wakeAt = AWAKE; // a submitter that woke the loop wrote it already
   }
 
   /** Loop thread: runs up to {@code budget} timers due by now, earliest first. */
@@ -178,11 +178,13 @@ final class Timers {
   }
 
   /**
-   * Loop thread, at close, after other threads can no longer submit: every pending task is
-   * cancelled and never runs.
+   * Loop thread, at close: every pending task is cancelled and never runs, and from here on other
+   * threads' submissions are refused ({@link #closed}).
    */
   void abandonAll() {
     takeSubmissions();
+    ScheduledTask<?> last = (ScheduledTask<?>) SUBMITTED.getAndSet(this, closed);
+    for (ScheduledTask<?> task = last; task != null; task = task.nextSubmitted) task.abandon();
     for (ScheduledTask<?> task : queue.clear()) task.abandon();
   }
 
@@ -206,6 +208,7 @@ final class Timers {
       deferredList = null;
     }
     if (submitted != null) {
+      assert submitted != closed : "timers taken in after close";
       ScheduledTask<?> task = reverse((ScheduledTask<?>) SUBMITTED.getAndSet(this, null));
       while (task != null) {
         ScheduledTask<?> next = task.nextSubmitted;

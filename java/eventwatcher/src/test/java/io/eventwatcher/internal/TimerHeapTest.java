@@ -23,7 +23,9 @@ class TimerHeapTest {
       (a, b) -> a == b ? 0 : a.isBefore(b) ? -1 : 1;
 
   private static ScheduledTask<?> task(long deadline, long sequence) {
-    return new ScheduledTask<>(null, (Runnable) () -> {}, deadline, 0, sequence, false);
+    ScheduledTask<?> task = new ScheduledTask<>(null, (Runnable) () -> {}, deadline, 0, false);
+    task.sequence = sequence;
+    return task;
   }
 
   @Test

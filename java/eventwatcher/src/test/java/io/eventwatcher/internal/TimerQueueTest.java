@@ -27,7 +27,7 @@ class TimerQueueTest {
         // Deadlines around now: about half are due on arrival, some out of order.
         ScheduledTask<?> task =
             new ScheduledTask<>(
-                null, (Runnable) () -> {}, now + random.nextLong(-20, 20), 0, step, false);
+                null, (Runnable) () -> {}, now + random.nextLong(-20, 20), 0, false);
         queue.add(task, now);
         model.add(task);
       } else {
