@@ -60,6 +60,7 @@ else
   churn_args=(1000 5000)
   memory_fds=$most_fds idle_seconds=10
   server_args=(5 10 50 500 5000)
+  export ROUNDS=7                        # alternating rounds of the servers' timeouts on/off
   timer_pending=1000,100000,1000000 lateness_samples=2000 timer_count=1000000
   jvm_flags=()                           # JMH's lock: one measurement at a time
   out_dir="$bench_dir/target/full" report="$root/docs/BENCHMARKS.md"
