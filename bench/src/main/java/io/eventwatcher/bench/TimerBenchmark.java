@@ -6,6 +6,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
@@ -45,8 +46,16 @@ import org.openjdk.jmh.annotations.TearDown;
  *
  * <p>Method names are {@code <cancel|fire><Loop|CrossThread>}, with the implementation in the
  * {@code impl} param, and {@code wheel<Cancel|Fire>CrossThread}; bench/report.py reads them so.
+ *
+ * <p>The heap is fixed and touched in advance ({@code -XX:+AlwaysPreTouch}): every op allocates
+ * (each implementation's future), and a JVM that first fills eden regions it has never touched pays
+ * a page fault per 4 KiB of them, which made whole iterations 5× slower (4 against 20-30 M ops/s
+ * for EventWatcher at 100,000 pending) until the first collections had recycled them. The heap is
+ * large (8 GiB) because a small young generation collects often enough to cost as much (2 GiB:
+ * 12-17 M ops/s in the same cell); the same flags apply to every implementation.
  */
 @BenchmarkMode(Mode.Throughput)
+@Fork(jvmArgs = {"-Xms8g", "-Xmx8g", "-XX:+AlwaysPreTouch"})
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class TimerBenchmark {
   /** Ops per invocation. */
