@@ -262,8 +262,8 @@ class LifecycleTest {
    * Timers scheduled from other threads while the watcher closes: each is either refused
    * (RejectedExecutionException) or accepted and then done, by running (due ones) or by being
    * cancelled at close; none stays pending, which a schedule landing after the loop abandoned its
-   * timers would. The proof that the race was met: some schedules are refused and some accepted.
-   * (A push that passes the closing check just before the loop abandons its timers, the window that
+   * timers would. The proof that the race was met: some schedules are refused and some accepted. (A
+   * push that passes the closing check just before the loop abandons its timers, the window that
    * the closed marker of Timers covers, is nanoseconds wide: this test rarely meets that one.)
    */
   @Test
