@@ -15,9 +15,19 @@ import java.nio.ReadOnlyBufferException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** NativeIO: raw-fd I/O with direct buffers and the fd factories. */
+/**
+ * NativeIO: raw-fd I/O with direct, heap and read-only buffers and arrays, and the fd factories.
+ */
 class NativeIOTest {
   private static final int O_NONBLOCK = 04000;
   private static final int O_CLOEXEC = 02000000;
@@ -78,15 +88,137 @@ class NativeIOTest {
   }
 
   @Test
-  void heapBuffersAreIllegalArgument() throws Exception {
+  void heapAndReadOnlyHeapBuffersWorkLikeDirectOnes() throws Exception {
     try (Pipe pipe = new Pipe()) {
-      pipe.fill();
+      // A slice, so that the array offset is not 0: the copy must honour it.
+      ByteBuffer src =
+          ByteBuffer.wrap("xx..hello".getBytes(StandardCharsets.US_ASCII), 2, 7).slice();
+      src.position(2);
+      assertEquals(5, NativeIO.write(pipe.w, src));
+      assertEquals(7, src.position());
+      ByteBuffer readOnly = ByteBuffer.wrap(" world".getBytes(StandardCharsets.US_ASCII));
+      assertEquals(6, NativeIO.write(pipe.w, readOnly.asReadOnlyBuffer()));
+
+      ByteBuffer dst = ByteBuffer.allocate(32).position(4).limit(9); // room for 5
+      assertEquals(5, NativeIO.read(pipe.r, dst));
+      assertEquals(9, dst.position());
+      dst.limit(32);
+      assertEquals(6, NativeIO.read(pipe.r, dst));
+      assertEquals(15, dst.position());
+      assertEquals(
+          "hello world", new String(dst.array(), 4, 11, StandardCharsets.US_ASCII), "bytes moved");
+      assertEquals(0, dst.array()[3], "nothing before the position was written");
+      assertEquals(0, NativeIO.read(pipe.r, dst), "empty pipe: would block");
       assertThrows(
-          IllegalArgumentException.class, () -> NativeIO.read(pipe.r, ByteBuffer.allocate(8)));
-      assertThrows(
-          IllegalArgumentException.class, () -> NativeIO.write(pipe.w, ByteBuffer.allocate(8)));
+          ReadOnlyBufferException.class,
+          () -> NativeIO.read(pipe.r, ByteBuffer.allocate(8).asReadOnlyBuffer()));
+      pipe.closeWrite();
+      assertEquals(-1, NativeIO.read(pipe.r, ByteBuffer.allocate(8)), "end of stream");
       assertThrows(NullPointerException.class, () -> NativeIO.read(pipe.r, null));
-      assertThrows(NullPointerException.class, () -> NativeIO.write(pipe.w, null));
+      assertThrows(NullPointerException.class, () -> NativeIO.write(pipe.w, (ByteBuffer) null));
+    }
+  }
+
+  @Test
+  void byteArraysAreReadAndWrittenBetweenOffsetAndLength() throws Exception {
+    try (Pipe pipe = new Pipe()) {
+      byte[] src = "..hello..".getBytes(StandardCharsets.US_ASCII);
+      assertEquals(5, NativeIO.write(pipe.w, src, 2, 5));
+      assertEquals(0, NativeIO.write(pipe.w, src, 9, 0), "nothing to write");
+      byte[] dst = new byte[8];
+      assertEquals(0, NativeIO.read(pipe.r, dst, 8, 0), "no room");
+      assertEquals(3, NativeIO.read(pipe.r, dst, 1, 3));
+      assertEquals(2, NativeIO.read(pipe.r, dst, 4, 4));
+      assertArrayEquals("\0hello\0\0".getBytes(StandardCharsets.US_ASCII), dst);
+      assertEquals(0, NativeIO.read(pipe.r, dst, 0, 8), "empty pipe: would block");
+
+      pipe.fill();
+      assertThrows(IndexOutOfBoundsException.class, () -> NativeIO.read(pipe.r, dst, 5, 4));
+      assertThrows(IndexOutOfBoundsException.class, () -> NativeIO.read(pipe.r, dst, -1, 1));
+      assertThrows(IndexOutOfBoundsException.class, () -> NativeIO.write(pipe.w, src, 8, 2));
+      assertThrows(NullPointerException.class, () -> NativeIO.read(pipe.r, null, 0, 0));
+      assertThrows(NullPointerException.class, () -> NativeIO.write(pipe.w, null, 0, 0));
+      assertEquals(1, pipe.drain(), "a refused call consumed nothing");
+      pipe.closeWrite();
+      assertEquals(-1, NativeIO.read(pipe.r, dst, 0, 8), "end of stream");
+    }
+  }
+
+  /**
+   * A 1 MiB heap buffer and a 1 MiB array through a pipe (64 KiB of room): every call moves at most
+   * 64 KiB (the pooled direct buffer), the positions add up, and the bytes arrive intact.
+   */
+  @Test
+  void largeHeapTransfersAreShortAndLoseNothing() throws Exception {
+    byte[] data = new byte[1 << 20];
+    new Random(7).nextBytes(data);
+    try (Pipe pipe = new Pipe()) {
+      ByteBuffer src = ByteBuffer.wrap(data);
+      ByteBuffer dst = ByteBuffer.allocate(data.length);
+      while (dst.hasRemaining()) {
+        int wrote;
+        while ((wrote = NativeIO.write(pipe.w, src)) > 0) {
+          assertTrue(wrote <= 64 * 1024, "one heap write moved " + wrote);
+        }
+        int read;
+        while ((read = NativeIO.read(pipe.r, dst)) > 0) {
+          assertTrue(read <= 64 * 1024, "one heap read moved " + read);
+        }
+      }
+      assertArrayEquals(data, dst.array());
+
+      byte[] back = new byte[data.length];
+      int sent = 0;
+      int received = 0;
+      while (received < data.length) {
+        int n;
+        while (sent < data.length
+            && (n = NativeIO.write(pipe.w, data, sent, data.length - sent)) > 0) {
+          sent += n;
+        }
+        while ((n = NativeIO.read(pipe.r, back, received, data.length - received)) > 0) {
+          received += n;
+        }
+      }
+      assertArrayEquals(data, back);
+    }
+  }
+
+  /**
+   * Threads outnumbering the pool's buffers copy through it at once, each on its own socket pair: a
+   * buffer handed to two threads at a time would mix their bytes.
+   */
+  @Test
+  void concurrentHeapTransfersNeverShareABuffer() throws Exception {
+    int threads = 4 * Runtime.getRuntime().availableProcessors() + 4;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        byte fill = (byte) (t + 1);
+        done.add(
+            pool.submit(
+                () -> {
+                  try (SocketPair pair = new SocketPair()) {
+                    byte[] out = new byte[4096];
+                    Arrays.fill(out, fill);
+                    byte[] in = new byte[4096];
+                    for (int round = 0; round < 500; round++) {
+                      int sent = 0;
+                      while (sent < out.length)
+                        sent += NativeIO.write(pair.a, out, sent, out.length - sent);
+                      int got = 0;
+                      while (got < in.length)
+                        got += NativeIO.read(pair.b, in, got, in.length - got);
+                      assertArrayEquals(out, in, "round " + round + " of writer " + fill);
+                    }
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> future : done) future.get(30, TimeUnit.SECONDS);
+    } finally {
+      pool.shutdownNow();
     }
   }
 
