@@ -5,7 +5,12 @@
 #                           library jar, the examples' runnable jar) and run
 #                           the demo (java -jar eventwatcher-examples.jar demo)
 #   ./build.sh test         build and run every test suite: googletest (ctest),
-#                           JUnit under -Xcheck:jni, the jar alone on JDK 17/25
+#                           JUnit under -Xcheck:jni, the jar alone on JDK 17/25,
+#                           the servers under curl/wrk/nc, and the consumer
+#                           tests against an install into build/consumer-prefix
+#   ./build.sh install [--prefix DIR]
+#                           install the C++ library into DIR (default /usr/local)
+#                           and io.eventwatcher:eventwatcher into ~/.m2
 #   ./build.sh bench [--quick]
 #                           every benchmark against its peers (C epoll, C++
 #                           core, JDK Selector, Netty): docs/BENCHMARKS.md;
@@ -32,7 +37,7 @@ die() {
   exit 1
 }
 
-usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # googletest: Debian's libgtest-dev ships the static libraries and the CMake
 # package config that find_package(GTest) uses.
@@ -41,16 +46,24 @@ have_gtest() {
     compgen -G '/usr/lib/*/cmake/GTest/GTestConfig.cmake' > /dev/null
 }
 
+# apt_install WHAT PACKAGE...: installs Debian packages as root (after an
+# apt-get update if the first try fails); otherwise says what to install.
+apt_install() {
+  local what="$1"
+  shift
+  if [[ "$(id -u)" -ne 0 ]]; then
+    die "${what} is missing; install it with: sudo apt-get install -y $*"
+  fi
+  log "installing ${what} ($*) with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q "$@" > /dev/null ||
+    { apt-get update -q > /dev/null && apt-get install -y -q "$@" > /dev/null; } ||
+    die "apt-get could not install $*"
+}
+
 ensure_gtest() {
   have_gtest && return
-  if [[ "$(id -u)" -ne 0 ]]; then
-    die "googletest is missing; install it with: sudo apt-get install -y libgtest-dev"
-  fi
-  log "installing googletest (libgtest-dev) with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q libgtest-dev > /dev/null ||
-    { apt-get update -q > /dev/null && apt-get install -y -q libgtest-dev > /dev/null; } ||
-    die "apt-get could not install libgtest-dev"
+  apt_install googletest libgtest-dev
   have_gtest || die "libgtest-dev installed but GTestConfig.cmake was not found"
 }
 
@@ -61,24 +74,17 @@ ensure_client_tools() {
     log "curl, wrk or nc missing (sudo apt-get install -y curl wrk netcat-openbsd); the server test will fail"
     return
   fi
-  log "installing curl, wrk and netcat-openbsd with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q curl wrk netcat-openbsd > /dev/null ||
-    { apt-get update -q > /dev/null && apt-get install -y -q curl wrk netcat-openbsd > /dev/null; } ||
-    die "apt-get could not install curl, wrk and netcat-openbsd"
+  apt_install "curl, wrk and nc" curl wrk netcat-openbsd
 }
 
 # clang-format-14: Debian's clang-format-14, installed with apt-get as root.
 ensure_clang_format() {
-  command -v clang-format-14 > /dev/null && return
-  if [[ "$(id -u)" -ne 0 ]]; then
-    die "clang-format-14 is missing; install it with: sudo apt-get install -y clang-format-14"
-  fi
-  log "installing clang-format-14 with apt-get"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q clang-format-14 > /dev/null ||
-    { apt-get update -q > /dev/null && apt-get install -y -q clang-format-14 > /dev/null; } ||
-    die "apt-get could not install clang-format-14"
+  command -v clang-format-14 > /dev/null || apt_install clang-format-14 clang-format-14
+}
+
+# pkg-config, for the consumer test of eventwatcher.pc.
+ensure_pkg_config() {
+  command -v pkg-config > /dev/null || apt_install pkg-config pkgconf
 }
 
 # The C and C++ sources under version control.
@@ -106,9 +112,10 @@ build_release_native() {
   configure_and_build "${build_root}/release" -DCMAKE_BUILD_TYPE=Release -DEVENTWATCHER_BUILD_TESTS=OFF
 }
 
-# mvn GOALS... in java/, against the release JNI library.
+# mvn GOALS... in java/. The library's pom finds the release JNI library in
+# build/release by default, as a user's plain `mvn install` does.
 maven() {
-  (cd "${root}/java" && mvn -B -ntp -Dnative.resources="${build_root}/release/java-resources" "$@")
+  (cd "${root}/java" && mvn -B -ntp "$@")
 }
 
 project_version() {
@@ -135,7 +142,8 @@ run_java_suite() {
   local log_file="${build_root}/java-test.log"
   mkdir -p "${build_root}"
   log "running the Java suite under -Xcheck:jni"
-  if ! maven clean package -Dtest.jvm.flags=-Xcheck:jni 2>&1 | tee "${log_file}"; then
+  # install, not package: the consumer tests resolve the library from ~/.m2.
+  if ! maven clean install -Dtest.jvm.flags=-Xcheck:jni 2>&1 | tee "${log_file}"; then
     die "the Java suite failed (log: ${log_file})"
   fi
   # Again on JDK 25 when present (the jar targets 17 and must run on both; 25
@@ -156,6 +164,28 @@ run_java_suite() {
   fi
 }
 
+# The C++ library into PREFIX (cmake --install of the release build).
+install_native() {
+  log "installing the C++ library into $1"
+  cmake --install "${build_root}/release" --prefix "$1" > /dev/null
+}
+
+cmd_install() {
+  local prefix=/usr/local
+  case "${1:-}" in
+    "") ;;
+    --prefix)
+      [[ -n "${2:-}" ]] || die "usage: ./build.sh install [--prefix DIR]"
+      prefix="$2"
+      ;;
+    *) die "usage: ./build.sh install [--prefix DIR]" ;;
+  esac
+  build_release_native
+  install_native "${prefix}"
+  log "installing io.eventwatcher:eventwatcher:$(project_version) into the local Maven repository"
+  maven -q clean install -DskipTests
+}
+
 cmd_test() {
   ensure_gtest
   build_release_native
@@ -169,6 +199,12 @@ cmd_test() {
   log "running the servers with curl, wrk and nc"
   ensure_client_tools
   "${root}/tests/jar/standard_clients_test.sh" "$(examples_jar)"
+  log "running the consumer tests (Maven on JDK 17/25, CMake, pkg-config)"
+  ensure_pkg_config
+  local prefix="${build_root}/consumer-prefix"
+  rm -rf "${prefix}"
+  install_native "${prefix}"
+  "${root}/tests/consumer/run.sh" "${prefix}"
 }
 
 cmd_sanitize() {
@@ -231,6 +267,7 @@ main() {
   case "${1:-}" in
     "") cmd_default ;;
     test) cmd_test ;;
+    install) cmd_install "${@:2}" ;;
     sanitize) cmd_sanitize "${2:-}" ;;
     fuzz) cmd_fuzz "${2:-}" ;;
     format) cmd_format ;;

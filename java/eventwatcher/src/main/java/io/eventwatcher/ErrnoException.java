@@ -6,7 +6,10 @@ import java.io.IOException;
 public final class ErrnoException extends IOException {
   private static final long serialVersionUID = 1L;
 
+  /** The errno value of the failed call. */
   private final int errno;
+
+  /** The file descriptor the call concerned, or -1 if none. */
   private final int fd;
 
   /**

@@ -155,6 +155,10 @@ public final class EventWatcher extends AbstractExecutorService
   /**
    * As {@link #watch(int, WatchFlag, WatchCallback)}, for the fd of a {@link FileDescriptor}.
    *
+   * @param fd an open descriptor that epoll accepts
+   * @param flag READ or WRITE
+   * @param callback called with the descriptor's fd when ready
+   * @throws IOException (an {@link ErrnoException}) if epoll refuses the fd
    * @throws IllegalArgumentException if the descriptor is not valid
    */
   public void watch(FileDescriptor fd, WatchFlag flag, WatchCallback callback) throws IOException {
@@ -166,6 +170,9 @@ public final class EventWatcher extends AbstractExecutorService
    * ServerSocketChannel, DatagramChannel, Pipe channels). The callback receives the channel's fd;
    * use the channel itself for I/O. The channel must be in non-blocking mode, as with a Selector.
    *
+   * @param channel an open, non-blocking channel
+   * @param flag READ or WRITE
+   * @param callback called with the channel's fd when ready
    * @throws java.nio.channels.ClosedChannelException if the channel is closed
    * @throws IllegalBlockingModeException if the channel is in blocking mode
    * @throws IllegalArgumentException if the channel is not from the JDK's default provider
@@ -185,6 +192,8 @@ public final class EventWatcher extends AbstractExecutorService
    * new call starts in either case). Unwatching an fd that was already closed still removes the
    * registration. Any thread.
    *
+   * @param fd the file descriptor
+   * @param flag READ or WRITE
    * @throws IOException if epoll fails for another reason than a closed fd (the registration is
    *     removed all the same)
    * @throws IllegalArgumentException if fd is negative
@@ -199,6 +208,9 @@ public final class EventWatcher extends AbstractExecutorService
   /**
    * As {@link #unwatch(int, WatchFlag)}, for the fd of a {@link FileDescriptor}.
    *
+   * @param fd the descriptor
+   * @param flag READ or WRITE
+   * @throws IOException if epoll fails for another reason than a closed fd
    * @throws IllegalArgumentException if the descriptor is not valid (closed: unwatch before close)
    */
   public void unwatch(FileDescriptor fd, WatchFlag flag) throws IOException {
@@ -208,6 +220,8 @@ public final class EventWatcher extends AbstractExecutorService
   /**
    * As {@link #unwatch(int, WatchFlag)}, for a JDK channel.
    *
+   * @param channel the channel, still open
+   * @param flag READ or WRITE
    * @throws java.nio.channels.ClosedChannelException if the channel is closed (unwatch before
    *     close)
    */
@@ -234,6 +248,7 @@ public final class EventWatcher extends AbstractExecutorService
    * never starved. Tasks submitted before {@link #shutdown()} or {@link #close()} still run; what a
    * task throws goes to the error handler. Any thread.
    *
+   * @param task what to run on the loop thread
    * @throws NullPointerException if task is null
    * @throws RejectedExecutionException if the watcher is shut down
    */

@@ -333,8 +333,9 @@ class NativeIOTest {
 
   @Test
   void publicInternalNativesRefuseBadArgumentsInsteadOfCrashing() throws Exception {
-    // io.eventwatcher.internal.Native is public (automatic modules export every package):
-    // misuse must come back as an error code, never as a JVM crash.
+    // io.eventwatcher.internal.Native is public, and on the class path every package is open
+    // (the module exports only io.eventwatcher): misuse must come back as an error code,
+    // never as a JVM crash.
     int[] pipe = NativeIO.pipe();
     try {
       java.nio.ByteBuffer small = java.nio.ByteBuffer.allocateDirect(16);
