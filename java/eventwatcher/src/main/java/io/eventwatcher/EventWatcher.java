@@ -86,15 +86,11 @@ public final class EventWatcher extends AbstractExecutorService
    * @throws UnsupportedOperationException if the native library is unavailable, saying why
    */
   public EventWatcher() {
-    this(builder());
+    this(builder(), defaultName());
   }
 
-  private EventWatcher(Builder builder) {
+  private EventWatcher(Builder builder, String name) {
     NativeLibrary.ensureAvailable();
-    String name =
-        builder.threadName != null
-            ? builder.threadName
-            : "eventwatcher-" + THREAD_NUMBER.incrementAndGet();
     try {
       ErrorHandler handler = builder.errorHandler != null ? builder.errorHandler : Faults.logging();
       reactor =
@@ -507,6 +503,16 @@ public final class EventWatcher extends AbstractExecutorService
     return Native.liveWatchers();
   }
 
+  /** A fresh default thread name (a group's default prefix): {@code eventwatcher-N}. */
+  static String defaultName() {
+    return "eventwatcher-" + THREAD_NUMBER.incrementAndGet();
+  }
+
+  /** Whether the calling thread is the loop thread; unlike inEventWatcherLoop, also once closed. */
+  boolean isLoopThread() {
+    return reactor.inLoop();
+  }
+
   private void ensureOpen() {
     if (reactor.isClosed()) throw new IllegalStateException("EventWatcher is closed");
   }
@@ -530,7 +536,8 @@ public final class EventWatcher extends AbstractExecutorService
     private Builder() {}
 
     /**
-     * Names the loop thread (default {@code eventwatcher-N}).
+     * Names the loop thread (default {@code eventwatcher-N}); for a group, the prefix of its
+     * threads' names ({@code name-0}, {@code name-1}, ...).
      *
      * @param name the thread name
      * @return this builder
@@ -607,7 +614,32 @@ public final class EventWatcher extends AbstractExecutorService
      * @throws UnsupportedOperationException if the native library is unavailable, saying why
      */
     public EventWatcher build() {
-      return new EventWatcher(this);
+      return build(threadName != null ? threadName : defaultName());
+    }
+
+    /**
+     * Creates a group of {@code threads} watchers with these settings, their loop threads named
+     * {@code PREFIX-0} to {@code PREFIX-(threads-1)} after {@link #threadName} (default {@code
+     * eventwatcher-K}), and starts them. The watchers share the executor and the error handler,
+     * which must then be thread-safe. Any thread.
+     *
+     * @param threads how many watchers, at least 1
+     * @return the group
+     * @throws IllegalArgumentException if threads is below 1
+     * @throws UncheckedIOException if a watcher's epoll or eventfd cannot be created (the watchers
+     *     already created are closed)
+     * @throws UnsupportedOperationException if the native library is unavailable, saying why
+     */
+    public EventWatcherGroup buildGroup(int threads) {
+      return new EventWatcherGroup(this, threads);
+    }
+
+    EventWatcher build(String name) {
+      return new EventWatcher(this, name);
+    }
+
+    String threadNameOrNull() {
+      return threadName;
     }
   }
 }
