@@ -9,21 +9,16 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.IllegalBlockingModeException;
 import java.nio.channels.SelectableChannel;
-import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.RunnableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -73,8 +68,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link NoClassDefFoundError} from a logging system that cannot open a file): see {@link
  * ErrorHandler} for where such reports go. The loop ends only through {@link #close()}.
  */
-public final class EventWatcher extends AbstractExecutorService
-    implements ScheduledExecutorService, AutoCloseable {
+public final class EventWatcher extends LoopExecutorService {
   private static final AtomicInteger THREAD_NUMBER = new AtomicInteger();
 
   private final Reactor reactor;
@@ -360,63 +354,6 @@ public final class EventWatcher extends AbstractExecutorService
   }
 
   /**
-   * Runs the tasks on the loop thread and waits for all of them. Another thread than the loop's.
-   *
-   * @throws IllegalStateException on the loop thread, which would wait for itself
-   * @throws RejectedExecutionException if the watcher is shut down
-   */
-  @Override
-  public <T> List<Future<T>> invokeAll(Collection<? extends Callable<T>> tasks)
-      throws InterruptedException {
-    checkMayWait("invokeAll");
-    return super.invokeAll(tasks);
-  }
-
-  /**
-   * As {@link #invokeAll(Collection)}, cancelling the tasks not done by the timeout.
-   *
-   * @throws IllegalStateException on the loop thread, which would wait for itself
-   */
-  @Override
-  public <T> List<Future<T>> invokeAll(
-      Collection<? extends Callable<T>> tasks, long timeout, TimeUnit unit)
-      throws InterruptedException {
-    checkMayWait("invokeAll");
-    return super.invokeAll(tasks, timeout, unit);
-  }
-
-  /**
-   * Runs the tasks on the loop thread and returns the result of one that succeeded. Another thread
-   * than the loop's.
-   *
-   * @throws IllegalStateException on the loop thread, which would wait for itself
-   */
-  @Override
-  public <T> T invokeAny(Collection<? extends Callable<T>> tasks)
-      throws InterruptedException, ExecutionException {
-    checkMayWait("invokeAny");
-    return super.invokeAny(tasks);
-  }
-
-  /**
-   * As {@link #invokeAny(Collection)}, within a timeout.
-   *
-   * @throws IllegalStateException on the loop thread, which would wait for itself
-   */
-  @Override
-  public <T> T invokeAny(Collection<? extends Callable<T>> tasks, long timeout, TimeUnit unit)
-      throws InterruptedException, ExecutionException, TimeoutException {
-    checkMayWait("invokeAny");
-    return super.invokeAny(tasks, timeout, unit);
-  }
-
-  private void checkMayWait(String method) {
-    if (reactor.inLoop()) {
-      throw new IllegalStateException(method + " on the loop thread would wait for itself");
-    }
-  }
-
-  /**
    * Begins closing without waiting: the loop thread ends once the current callback or task returns
    * and the tasks submitted before this call have run. Delayed and periodic tasks still pending
    * never run (their futures are cancelled), as in Netty and unlike the default of {@link
@@ -509,7 +446,8 @@ public final class EventWatcher extends AbstractExecutorService
   }
 
   /** Whether the calling thread is the loop thread; unlike inEventWatcherLoop, also once closed. */
-  boolean isLoopThread() {
+  @Override
+  boolean callerIsLoop() {
     return reactor.inLoop();
   }
 

@@ -2,18 +2,14 @@ package io.eventwatcher;
 
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -45,8 +41,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * all of them at once and then waits for all, so closing N loops takes as long as the slowest, not
  * the sum. Every method is thread-safe.
  */
-public final class EventWatcherGroup extends AbstractExecutorService
-    implements ScheduledExecutorService, AutoCloseable {
+public final class EventWatcherGroup extends LoopExecutorService {
   private final List<EventWatcher> watchers;
   private final EventWatcher[] ring;
   private final int mask;
@@ -214,58 +209,6 @@ public final class EventWatcherGroup extends AbstractExecutorService
   }
 
   /**
-   * Runs the tasks, spread round-robin over the loops, and waits for all. Not on a loop thread of
-   * the group: a task given to the calling loop could never run.
-   *
-   * @throws IllegalStateException on a loop thread of this group
-   * @throws RejectedExecutionException if the group is shut down
-   */
-  @Override
-  public <T> List<Future<T>> invokeAll(Collection<? extends Callable<T>> tasks)
-      throws InterruptedException {
-    checkMayWait("invokeAll");
-    return super.invokeAll(tasks);
-  }
-
-  /**
-   * As {@link #invokeAll(Collection)}, cancelling the tasks not done by the timeout.
-   *
-   * @throws IllegalStateException on a loop thread of this group
-   */
-  @Override
-  public <T> List<Future<T>> invokeAll(
-      Collection<? extends Callable<T>> tasks, long timeout, TimeUnit unit)
-      throws InterruptedException {
-    checkMayWait("invokeAll");
-    return super.invokeAll(tasks, timeout, unit);
-  }
-
-  /**
-   * Runs the tasks, spread round-robin over the loops, and returns the result of one that
-   * succeeded. Not on a loop thread of the group.
-   *
-   * @throws IllegalStateException on a loop thread of this group
-   */
-  @Override
-  public <T> T invokeAny(Collection<? extends Callable<T>> tasks)
-      throws InterruptedException, ExecutionException {
-    checkMayWait("invokeAny");
-    return super.invokeAny(tasks);
-  }
-
-  /**
-   * As {@link #invokeAny(Collection)}, within a timeout.
-   *
-   * @throws IllegalStateException on a loop thread of this group
-   */
-  @Override
-  public <T> T invokeAny(Collection<? extends Callable<T>> tasks, long timeout, TimeUnit unit)
-      throws InterruptedException, ExecutionException, TimeoutException {
-    checkMayWait("invokeAny");
-    return super.invokeAny(tasks, timeout, unit);
-  }
-
-  /**
    * Whether the calling thread is the loop thread of one of the group's watchers. Any thread; never
    * throws.
    *
@@ -350,15 +293,13 @@ public final class EventWatcherGroup extends AbstractExecutorService
     for (EventWatcher watcher : watchers) watcher.close();
   }
 
-  private EventWatcher current() {
-    for (EventWatcher watcher : ring) if (watcher.isLoopThread()) return watcher;
-    return null;
+  @Override
+  boolean callerIsLoop() {
+    return current() != null;
   }
 
-  private void checkMayWait(String method) {
-    if (current() != null) {
-      throw new IllegalStateException(
-          method + " on a loop thread of the group could wait for that very loop");
-    }
+  private EventWatcher current() {
+    for (EventWatcher watcher : ring) if (watcher.callerIsLoop()) return watcher;
+    return null;
   }
 }
