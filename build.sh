@@ -170,20 +170,26 @@ install_native() {
   cmake --install "${build_root}/release" --prefix "$1" > /dev/null
 }
 
+# The jar first: it goes to the caller's own ~/.m2 and needs no privilege,
+# while the default prefix /usr/local needs root. As root, ldconfig then makes
+# the new shared library known to the dynamic loader.
 cmd_install() {
-  local prefix=/usr/local
-  case "${1:-}" in
-    "") ;;
-    --prefix)
-      [[ -n "${2:-}" ]] || die "usage: ./build.sh install [--prefix DIR]"
-      prefix="$2"
-      ;;
-    *) die "usage: ./build.sh install [--prefix DIR]" ;;
+  local usage="usage: ./build.sh install [--prefix DIR]" prefix=/usr/local
+  case "$#:${1:-}" in
+    0:) ;;
+    2:--prefix) prefix="$2" ;;
+    1:--prefix=?*) prefix="${1#--prefix=}" ;;
+    *) die "${usage}" ;;
   esac
+  [[ -n "${prefix}" ]] || die "${usage}"
+  prefix="$(realpath -m -- "${prefix}")"
   build_release_native
-  install_native "${prefix}"
   log "installing io.eventwatcher:eventwatcher:$(project_version) into the local Maven repository"
   maven -q clean install -DskipTests
+  install_native "${prefix}"
+  if [[ "$(id -u)" -eq 0 ]] && command -v ldconfig > /dev/null; then
+    ldconfig
+  fi
 }
 
 cmd_test() {

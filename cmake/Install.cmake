@@ -12,8 +12,7 @@ set(config_dir "${CMAKE_INSTALL_LIBDIR}/cmake/eventwatcher")
 install(TARGETS eventwatcher eventwatcher_static
   EXPORT eventwatcherTargets
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
-  ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
-  INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+  ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/native/include/eventwatcher"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(EXPORT eventwatcherTargets

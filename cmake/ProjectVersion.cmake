@@ -14,7 +14,8 @@ cmake_path(NORMAL_PATH _eventwatcher_root)
 function(_eventwatcher_pom_element file indent tag out_var)
   file(STRINGS "${file}" lines REGEX "^${indent}<${tag}>[^<]*</${tag}>")
   if(NOT lines)
-    message(FATAL_ERROR "${file}: no <${tag}> at ${indent}the expected indentation")
+    string(LENGTH "${indent}" spaces)
+    message(FATAL_ERROR "${file}: no <${tag}> indented by ${spaces} spaces")
   endif()
   list(GET lines 0 line)
   string(REGEX REPLACE "^ *<${tag}>([^<]*)</${tag}>.*" "\\1" value "${line}")
@@ -23,6 +24,10 @@ endfunction()
 
 function(eventwatcher_read_version out_var)
   set(java_dir "${_eventwatcher_root}java")
+  # Editing a pom reconfigures, so a plain cmake --build sees a new version too.
+  set_property(DIRECTORY "${CMAKE_SOURCE_DIR}" APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+    "${java_dir}/pom.xml" "${java_dir}/eventwatcher/pom.xml" "${java_dir}/examples/pom.xml"
+    "${_eventwatcher_root}bench/pom.xml")
   # The parent's own <version> is a direct child of <project>: two spaces.
   _eventwatcher_pom_element("${java_dir}/pom.xml" "  " version version)
   if(NOT version MATCHES "^[0-9]+\\.[0-9]+\\.[0-9]+$")

@@ -6,12 +6,16 @@
 # put io.eventwatcher:eventwatcher into the local Maven repository (~/.m2) and
 # the C++ library into PREFIX.
 #  - maven/: an application's Maven build against the installed artifact, on
-#    JDK 17 and on the Temurin 25 JDK. Its run-time dependencies must be the
-#    library jar alone (target/lib, and dependency:tree). It runs on the class
-#    path and on the module path (native access granted to io.eventwatcher
-#    only) and must print its expected lines and nothing on stderr.
+#    JDK 17 and on the Temurin 25 JDK (both must be there). Its run-time
+#    dependencies must be the library jar alone (target/lib, and
+#    dependency:tree), and the sources and javadoc jars must resolve as an IDE
+#    asks for them. It runs on the class path and on the module path (native
+#    access granted to io.eventwatcher only) and must print its expected lines
+#    and nothing on stderr.
 #  - cpp/: find_package(eventwatcher CONFIG REQUIRED), shared and static.
 #  - pkg-config: the README's command line, compiling cpp/app.cpp.
+# Both native checks make sure they found PREFIX's files, not an older
+# install in the system's paths.
 # The README's "Use it from ..." snippets are checked to be what these build.
 # Gradle is not installed here, so its snippet is checked for coordinates only.
 #
@@ -121,6 +125,17 @@ maven_consumer() {
     return
   fi
   lib="${dir}/target/lib"
+  local classifier
+  for classifier in sources javadoc; do
+    if (cd "${dir}" && JAVA_HOME="${jdk}" mvn -B -q -ntp dependency:copy \
+      -Dartifact="io.eventwatcher:eventwatcher:${version}:jar:${classifier}" \
+      -DoutputDirectory=attached > /dev/null 2>&1) &&
+      [[ -s "${dir}/attached/eventwatcher-${version}-${classifier}.jar" ]]; then
+      pass "${name}: the ${classifier} jar resolves"
+    else
+      fail "${name}: the ${classifier} jar does not resolve"
+    fi
+  done
   if [[ "$(ls "${lib}")" == "eventwatcher-${version}.jar" &&
     "$(sed 1d "${dir}/tree.txt")" == "\\- io.eventwatcher:eventwatcher:jar:${version}:compile" ]]; then
     pass "${name}: the run-time dependencies are the library jar alone"
@@ -162,10 +177,19 @@ cmake_consumer() {
     cat "${work}/cmake.log"
     return
   fi
+  local found
+  found="$(sed -n 's/^eventwatcher_DIR:PATH=//p' "${dir}/CMakeCache.txt")"
+  if [[ "${found}" == "${prefix}/"* ]]; then
+    pass "find_package found ${found#"${prefix}/"} in the prefix"
+  else
+    fail "find_package found eventwatcher in ${found:-nowhere}, not in ${prefix}"
+    return
+  fi
   expect "CMake, eventwatcher::eventwatcher" "${expected}" "${dir}/app"
   expect "CMake, eventwatcher::eventwatcher_static" "${expected}" "${dir}/app_static"
-  local soname
-  soname="$(readelf -d "$(realpath "${prefix}"/lib*/libeventwatcher.so)" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')"
+  local library soname
+  library="$(find "${prefix}" -name libeventwatcher.so | head -1)"
+  soname="$(readelf -d "${library:-/dev/null}" 2> /dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')"
   if [[ "${soname}" != libeventwatcher.so.* ]] ||
     ! readelf -d "${dir}/app" | grep NEEDED | grep -qF "[${soname}]"; then
     fail "app does not need the SONAME ${soname:-(none)}"
@@ -180,10 +204,12 @@ pkg_config_consumer() {
   local dir="${work}/pkg-config" command libdir
   mkdir -p "${dir}"
   cp "${here}/cpp/app.cpp" "${dir}/"
-  export PKG_CONFIG_PATH
-  PKG_CONFIG_PATH="$(printf '%s:' "${prefix}"/lib*/pkgconfig "${prefix}"/lib/*/pkgconfig)"
-  if [[ "$(pkg-config --modversion eventwatcher 2>&1)" != "${version}" ]]; then
-    fail "pkg-config --modversion eventwatcher is not ${version}"
+  # PKG_CONFIG_LIBDIR replaces the default search path: only PREFIX's file.
+  export PKG_CONFIG_LIBDIR
+  PKG_CONFIG_LIBDIR="$(find "${prefix}" -type d -name pkgconfig | paste -sd:)"
+  if [[ "$(pkg-config --variable=prefix eventwatcher 2>&1)" != "${prefix}" ||
+    "$(pkg-config --modversion eventwatcher 2>&1)" != "${version}" ]]; then
+    fail "pkg-config finds no eventwatcher ${version} with prefix ${prefix}"
     return
   fi
   command="$(readme_block "Use it from CMake" sh)"
@@ -206,7 +232,7 @@ for jdk in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/temurin-25-jdk-amd64;
   if [[ -x "${jdk}/bin/java" ]]; then
     maven_consumer "${jdk}"
   else
-    echo "consumer: ${jdk} not installed, skipped"
+    fail "${jdk} is not installed: the consumer must build on JDK 17 and on Temurin 25"
   fi
 done
 cmake_consumer
