@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The servers with ordinary clients, as the README shows them: curl and wrk
-# against `http`, two nc clients against `chat`, then SIGTERM/SIGINT and a
-# clean exit. Loopback only; every wait is a bounded poll of a condition.
+# against `http` (on one loop, then on two), two nc clients against `chat`,
+# then SIGTERM/SIGINT and a clean exit. Loopback only; every wait is a bounded
+# poll of a condition.
 #
 #   tests/jar/standard_clients_test.sh path/to/eventwatcher-examples-<version>.jar
 set -euo pipefail
@@ -82,6 +83,15 @@ check "curl 405" test "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "${bas
 wrk -t1 -c20 -d1s "${base}/" > "${work}/wrk.txt"
 check "wrk keep-alive load" bash -c "grep -q 'Requests/sec' '${work}/wrk.txt' && ! grep -qE 'Non-2xx|Socket errors' '${work}/wrk.txt'"
 check "http stops on SIGTERM with status 0" stops_cleanly TERM http
+
+# --- http --threads 2: wrk's 20 connections spread over two loops ---
+start_server http2 http --threads 2
+base="http://127.0.0.1:${port}"
+check "http --threads 2 banner" grep -q 'on 2 loops' "${work}/http2.log"
+wrk -t2 -c20 -d1s "${base}/" > "${work}/wrk2.txt"
+check "wrk keep-alive load on 2 loops" bash -c "grep -q 'Requests/sec' '${work}/wrk2.txt' && ! grep -qE 'Non-2xx|Socket errors' '${work}/wrk2.txt'"
+check "/stats sums both loops" grep -q '"loops":2' <(curl -s "${base}/stats")
+check "http --threads 2 stops on SIGTERM with status 0" stops_cleanly TERM http2
 
 # --- chat: two nc clients, each sees the other's line ---
 start_server chat chat

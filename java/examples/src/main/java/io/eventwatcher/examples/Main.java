@@ -49,15 +49,17 @@ public final class Main {
 
   static final String HTTP_USAGE =
       """
-      Usage: java -jar eventwatcher.jar http [--port N] [--host ADDRESS] [--max-header-bytes N]
-                                            [--header-timeout SECONDS] [--idle-timeout SECONDS]
-                                            [--write-timeout SECONDS] [--max-connections N]
-                                            [--backlog N]
+      Usage: java -jar eventwatcher.jar http [--port N] [--host ADDRESS] [--threads N]
+                                            [--max-header-bytes N] [--header-timeout SECONDS]
+                                            [--idle-timeout SECONDS] [--write-timeout SECONDS]
+                                            [--max-connections N] [--backlog N]
 
       Serves GET / (a short text) and GET /stats (live counters, JSON), with
       keep-alive and pipelining.
         --port N                  TCP port (default 8081; 0 picks a free one)
         --host ADDRESS            address to bind (default 127.0.0.1)
+        --threads N               event loops, one thread each, each with its own
+                                  listener on the port (SO_REUSEPORT; default 1)
         --max-header-bytes N      largest request head; larger gets 431 (default 8192)
         --header-timeout SECONDS  a request head not complete this long after the
                                   connection opened, or after its first byte, gets
@@ -138,6 +140,7 @@ public final class Main {
                   "http",
                   "--port",
                   "--host",
+                  "--threads",
                   "--max-header-bytes",
                   "--header-timeout",
                   "--idle-timeout",
@@ -193,6 +196,7 @@ public final class Main {
     HttpServer.Config config = new HttpServer.Config();
     config.port = options.port(8081);
     config.host = options.string("--host", config.host);
+    config.threads = options.positive("--threads", config.threads);
     config.maxHeaderBytes = options.positive("--max-header-bytes", config.maxHeaderBytes);
     config.headerTimeout = options.seconds("--header-timeout", config.headerTimeout);
     config.idleTimeout = options.seconds("--idle-timeout", config.idleTimeout);
@@ -205,7 +209,10 @@ public final class Main {
             + config.host
             + ":"
             + server.port()
-            + "/ (Ctrl-C to stop)");
+            + "/ on "
+            + config.threads
+            + (config.threads == 1 ? " loop" : " loops")
+            + " (Ctrl-C to stop)");
     serveUntilSignalled(server, out);
     return 0;
   }

@@ -19,12 +19,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The listening half that both example servers share: a non-blocking {@link ServerSocketChannel}
- * watched for READ on the server's own {@link EventWatcher} loop thread, a connection limit, a
- * periodic tick for the subclass's timeouts, and an orderly close. Subclasses handle the accepted
- * connections; their state belongs to the loop thread.
+ * watched for READ on one {@link EventWatcher} loop thread (the server's own, or one loop of a
+ * server on several, see {@link ServerLoops}), a connection limit, a periodic tick for the
+ * subclass's timeouts, and an orderly close. Subclasses handle the accepted connections; their
+ * state belongs to the loop thread.
  *
  * <p><b>Out of descriptors.</b> When accept fails for want of descriptors or memory (EMFILE,
  * ENFILE, ENOBUFS, ENOMEM), the listener is unwatched and watched again after a pause that starts
@@ -71,7 +73,10 @@ abstract class TcpServer implements AutoCloseable {
   private final ServerSocketChannel listener;
   private final ListenerStats stats;
   private final int maxConnections;
+  private final boolean ownsWatcher; // close() closes it
+  private final AtomicLong acceptedHere = new AtomicLong(); // written by the loop thread only
   // Loop thread only:
+  private int open; // connections of this loop (stats.openConnections counts every loop's)
   private long pauseNanos = FIRST_PAUSE_NANOS; // the next accept pause
   private long tickPeriod; // set by listen(); 0: no tick
   private ScheduledFuture<?> ticker; // loop thread: the tick, while a connection is open
@@ -94,27 +99,74 @@ abstract class TcpServer implements AutoCloseable {
       throws IOException {
     this.stats = stats;
     this.maxConnections = maxConnections;
+    this.ownsWatcher = true;
     primeForDescriptorExhaustion();
-    listener = ServerSocketChannel.open();
+    listener = bind(host, port, backlog, false);
     try {
+      watcher = watcherSettings(threadName, errors).build();
+      primeTimers(watcher);
+    } catch (RuntimeException e) {
+      listener.close();
+      throw e;
+    }
+  }
+
+  /**
+   * One loop of a server on several ({@link ServerLoops}): serves {@code listener}, already bound,
+   * on {@code watcher}, a loop of the server's group, which it does not close. Takes the listener
+   * over: closing this server closes it. {@code stats} are shared with the other loops, so the
+   * connection limit is the server's, not the loop's.
+   */
+  protected TcpServer(
+      ServerSocketChannel listener, EventWatcher watcher, int maxConnections, ListenerStats stats)
+      throws IOException {
+    this.stats = stats;
+    this.maxConnections = maxConnections;
+    this.ownsWatcher = false;
+    this.listener = listener;
+    this.watcher = watcher;
+    primeForDescriptorExhaustion();
+    primeTimers(watcher);
+  }
+
+  /**
+   * A non-blocking listener bound to {@code host:port}. With {@code reusePort}, SO_REUSEPORT is set
+   * first: several listeners, one per loop, then share the port and the kernel spreads the
+   * connections over them by a hash of the client's address and port. Any thread.
+   *
+   * @throws IOException if the address cannot be bound (java.net.BindException when in use)
+   */
+  static ServerSocketChannel bind(String host, int port, int backlog, boolean reusePort)
+      throws IOException {
+    ServerSocketChannel listener = ServerSocketChannel.open();
+    try {
+      if (reusePort) listener.setOption(StandardSocketOptions.SO_REUSEPORT, true);
       listener.bind(new InetSocketAddress(host, port), backlog);
       listener.configureBlocking(false);
-      // Errors go to the server's own log, a stream that is already open: the default handler's
-      // System.Logger may first initialise under descriptor exhaustion, and JUL then drops
-      // records silently (it cannot open its configuration, so it has no handler).
-      watcher =
-          EventWatcher.builder()
-              .threadName(threadName)
-              .errorHandler(
-                  (fd, error) ->
-                      errors.log((fd >= 0 ? "callback for fd " + fd : "task") + " threw: " + error))
-              .build();
-      // The timer path too is used first at the descriptor limit (the accept pause).
-      watcher.schedule(() -> {}, 1, TimeUnit.DAYS).cancel(false);
+      return listener;
     } catch (IOException | RuntimeException e) {
       listener.close();
       throw e;
     }
+  }
+
+  /**
+   * A loop's settings: its thread name (a group's prefix), and errors to {@code errors}, the
+   * server's own log, a stream that is already open: the default handler's System.Logger may first
+   * initialise under descriptor exhaustion, and JUL then drops records silently (it cannot open its
+   * configuration, so it has no handler).
+   */
+  static EventWatcher.Builder watcherSettings(String threadName, RateLimitedLog errors) {
+    return EventWatcher.builder()
+        .threadName(threadName)
+        .errorHandler(
+            (fd, error) ->
+                errors.log((fd >= 0 ? "callback for fd " + fd : "task") + " threw: " + error));
+  }
+
+  /** Uses the timer path once, as it is first needed at the descriptor limit (the accept pause). */
+  private static void primeTimers(EventWatcher watcher) {
+    watcher.schedule(() -> {}, 1, TimeUnit.DAYS).cancel(false);
   }
 
   /**
@@ -184,8 +236,18 @@ abstract class TcpServer implements AutoCloseable {
   }
 
   /**
-   * Stops accepting, closes every connection and ends the loop thread. Idempotent; any thread but
-   * the loop's.
+   * Connections this loop accepted and served (refused ones not included): with several loops, how
+   * the kernel spread them. Any thread.
+   *
+   * @return the count
+   */
+  long connectionsAccepted() {
+    return acceptedHere.get();
+  }
+
+  /**
+   * Stops accepting, closes every connection and ends the loop thread if this server made it (a
+   * group's loop is closed by the group's owner). Idempotent; any thread but the loop's.
    */
   @Override
   public void close() {
@@ -210,7 +272,7 @@ abstract class TcpServer implements AutoCloseable {
     } catch (RejectedExecutionException alreadyClosed) {
       // closed before
     }
-    watcher.close();
+    if (ownsWatcher) watcher.close();
   }
 
   /**
@@ -276,7 +338,9 @@ abstract class TcpServer implements AutoCloseable {
       channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
       accepted(channel);
       stats.connections.incrementAndGet();
-      if (stats.openConnections.incrementAndGet() == 1 && tickPeriod > 0 && ticker == null) {
+      acceptedHere.lazySet(acceptedHere.get() + 1);
+      stats.openConnections.incrementAndGet();
+      if (++open == 1 && tickPeriod > 0 && ticker == null) {
         ticker = repeatOnLoop(() -> tick(System.nanoTime()), tickPeriod);
       }
     } catch (IOException | RuntimeException | Error e) {
@@ -348,7 +412,8 @@ abstract class TcpServer implements AutoCloseable {
    * @throws IOException if unwatching or closing fails
    */
   protected final void release(int fd, SocketChannel channel) throws IOException {
-    if (stats.openConnections.decrementAndGet() == 0 && ticker != null) {
+    stats.openConnections.decrementAndGet();
+    if (--open == 0 && ticker != null) {
       ticker.cancel(false); // nothing left to time out
       ticker = null;
     }

@@ -317,8 +317,8 @@ class HttpServerTest {
   }
 
   private static void awaitAsleepWithoutTimeout(long deadline, String when) throws Exception {
-    while (!asleepInEpollWaitWithoutTimeout("http-loop")) {
-      assertTrue(System.nanoTime() < deadline, "http-loop waits with a timeout " + when);
+    while (!asleepInEpollWaitWithoutTimeout("http-loop-0")) {
+      assertTrue(System.nanoTime() < deadline, "http-loop-0 waits with a timeout " + when);
       Thread.sleep(1); // polling the loop thread's state; the bound is only for a broken server
     }
   }
@@ -345,8 +345,8 @@ class HttpServerTest {
       }
       // Responses are pending and the fd is at EOF (always readable), yet the loop sleeps in
       // epoll_wait with no timeout: were it still watching the EOF, it would never sleep.
-      while (!asleepInEpollWaitWithoutTimeout("http-loop")) {
-        assertTrue(System.nanoTime() < deadline, "http-loop never slept in epoll_wait: it spins");
+      while (!asleepInEpollWaitWithoutTimeout("http-loop-0")) {
+        assertTrue(System.nanoTime() < deadline, "http-loop-0 never slept in epoll_wait: it spins");
         Thread.sleep(1); // polling the loop thread's state; the bound is only for a broken server
       }
       // Now read everything: every response arrives, then the server closes.
