@@ -451,6 +451,14 @@ public final class EventWatcher extends LoopExecutorService {
     return reactor.inLoop();
   }
 
+  /**
+   * Whether close() called on this thread could not wait for this watcher: the loop thread, or one
+   * of its callbacks running on the executor. Any thread.
+   */
+  boolean callerIsLoopOrCallback() {
+    return reactor.inLoop() || reactor.inCallbackOffLoop();
+  }
+
   private void ensureOpen() {
     if (reactor.isClosed()) throw new IllegalStateException("EventWatcher is closed");
   }

@@ -236,7 +236,6 @@ public final class EventWatcherGroup extends LoopExecutorService {
    */
   @Override
   public List<Runnable> shutdownNow() {
-    shutdown();
     List<Runnable> never = new ArrayList<>();
     for (EventWatcher watcher : ring) never.addAll(watcher.shutdownNow());
     return never;
@@ -279,14 +278,16 @@ public final class EventWatcherGroup extends LoopExecutorService {
   /**
    * Closes every watcher: shuts them all down at once, then waits for each to end ({@link
    * EventWatcher#close()}), so the loops finish in parallel; each loop frees its native watcher as
-   * it ends. Idempotent; any thread. On a loop thread of the group it shuts all down and waits for
-   * none (two loops closing the group at once would otherwise wait for each other): the loops end
-   * once their current callback or task returns.
+   * it ends. Idempotent; any thread. On a loop thread of the group, or in a callback of the group
+   * running on an executor, it shuts all down and waits for none (two of them closing the group at
+   * once would otherwise wait for each other): the loops end once their current callback or task
+   * returns.
    */
   @Override
   public void close() {
     shutdown();
-    if (current() == null) closeAll(watchers);
+    for (EventWatcher watcher : ring) if (watcher.callerIsLoopOrCallback()) return;
+    closeAll(watchers);
   }
 
   private static void closeAll(List<EventWatcher> watchers) {

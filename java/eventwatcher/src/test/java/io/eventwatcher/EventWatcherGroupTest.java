@@ -274,6 +274,41 @@ class EventWatcherGroupTest {
   }
 
   @Test
+  void executorCallbacksOfTwoLoopsClosingTheGroupAtOnceDoNotWaitForEachOther() throws Exception {
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(2);
+    int[] fds = {NativeIO.eventFd(1), NativeIO.eventFd(1)}; // readable from the start
+    try {
+      EventWatcherGroup group = EventWatcher.builder().executor(pool).buildGroup(2);
+      CountDownLatch bothIn = new CountDownLatch(2);
+      List<CompletableFuture<Void>> closed =
+          List.of(new CompletableFuture<>(), new CompletableFuture<>());
+      for (int i = 0; i < 2; i++) {
+        int index = i;
+        group
+            .watchers()
+            .get(i)
+            .watch(
+                fds[i],
+                WatchFlag.READ,
+                fd -> {
+                  if (closed.get(index).isDone()) return;
+                  bothIn.countDown();
+                  awaitQuietly(bothIn); // each in its callback while the other closes
+                  group.close(); // each would wait for the other's callback
+                  closed.get(index).complete(null);
+                });
+      }
+      for (CompletableFuture<Void> done : closed) await(done, "close in an executor callback");
+      assertTrue(group.awaitTermination(PATIENCE_MS, TimeUnit.MILLISECONDS), "both loops ended");
+    } finally {
+      pool.shutdown();
+      NativeIO.close(fds[0]);
+      NativeIO.close(fds[1]);
+    }
+  }
+
+  @Test
   void shutdownNowReturnsTheTasksOfEveryLoopThatNeverRan() throws Exception {
     try (EventWatcherGroup group = new EventWatcherGroup(2)) {
       CountDownLatch release = new CountDownLatch(1);

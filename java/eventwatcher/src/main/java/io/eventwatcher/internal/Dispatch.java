@@ -31,4 +31,10 @@ interface Dispatch {
 
   /** Any thread but the loop's, once the loop has ended: waits for calls still running. */
   void awaitCalls();
+
+  /**
+   * Whether the calling thread is running a callback of this dispatch off the loop thread (on the
+   * executor), which a close waiting for calls would wait for. Any thread.
+   */
+  boolean callerIsCallback();
 }

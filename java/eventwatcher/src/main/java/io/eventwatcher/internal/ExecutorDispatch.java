@@ -146,6 +146,11 @@ final class ExecutorDispatch implements Dispatch {
     }
   }
 
+  @Override
+  public boolean callerIsCallback() {
+    return CALLING.get() == this;
+  }
+
   // Under lock. A waiter registers before it reads the state it waits on, and a call's end
   // publishes its state before it reads `waiters`: both volatile, so one sees the other.
   private void waitingBegins() {

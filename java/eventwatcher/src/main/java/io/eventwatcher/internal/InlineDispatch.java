@@ -42,4 +42,9 @@ final class InlineDispatch implements Dispatch {
   public void awaitCalls() {
     // The loop thread has ended: so have its calls.
   }
+
+  @Override
+  public boolean callerIsCallback() {
+    return false; // its callbacks run on the loop thread
+  }
 }

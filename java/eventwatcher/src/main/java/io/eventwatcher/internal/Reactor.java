@@ -158,6 +158,16 @@ public final class Reactor {
   // ---- any thread ----
 
   /**
+   * Whether the calling thread runs one of this watcher's callbacks on the executor (a close would
+   * wait for that call). Any thread.
+   *
+   * @return true inside an executor callback of this watcher
+   */
+  public boolean inCallbackOffLoop() {
+    return dispatch.callerIsCallback();
+  }
+
+  /**
    * Whether the calling thread is the loop thread. Any thread.
    *
    * @return true on the loop thread

@@ -45,6 +45,7 @@ final class HttpLoop extends TcpServer {
 
   private final HttpServer.Config config;
   private final HttpServer.Stats stats;
+  private final int loopCount; // the server's loops, for /stats
   // Loop thread only:
   private final Set<Connection> connections = new HashSet<>(); // removal in constant time
   private final ResponseCache responses = new ResponseCache();
@@ -62,12 +63,14 @@ final class HttpLoop extends TcpServer {
   HttpLoop(
       HttpServer.Config config,
       HttpServer.Stats stats,
+      int loopCount,
       ServerSocketChannel listener,
       EventWatcher watcher)
       throws IOException {
     super(listener, watcher, config.maxConnections, stats);
     this.config = config;
     this.stats = stats;
+    this.loopCount = loopCount;
     awaitingHead = new TimeoutQueue<>(config.headerTimeout, this::headerTimedOut);
     idle = new TimeoutQueue<>(config.idleTimeout, this::idleTimedOut);
     draining = new TimeoutQueue<>(config.writeTimeout, this::writeTimedOut);
@@ -346,7 +349,7 @@ final class HttpLoop extends TcpServer {
         + ",\"accept_pauses\":"
         + stats.acceptPauses.get()
         + ",\"loops\":"
-        + config.threads
+        + loopCount
         + "}\n";
   }
 
@@ -357,8 +360,8 @@ final class HttpLoop extends TcpServer {
     connection.leaveQueue();
     try {
       release(connection.fd, connection.channel);
-    } catch (IOException e) {
-      log("closing connection " + connection.fd + ": " + e.getMessage());
+    } catch (IOException | RuntimeException e) { // closed anyway; a shut-down watcher refuses
+      log("closing connection " + connection.fd + ": " + e);
     }
   }
 

@@ -80,23 +80,22 @@ public final class HttpServer implements AutoCloseable {
     public final AtomicLong writeTimeouts = new AtomicLong();
   }
 
-  private final Config config;
   private final Stats stats = new Stats();
   private final RateLimitedLog errors;
   private final ServerLoops<HttpLoop> loops;
 
   private HttpServer(Config config) throws IOException {
-    this.config = config;
+    int threads = config.threads; // read once: the caller may reuse the config
     errors = new RateLimitedLog(message -> log(config, message));
     loops =
         new ServerLoops<>(
             "http-loop",
-            config.threads,
+            threads,
             config.host,
             config.port,
             config.backlog,
             errors,
-            (listener, watcher) -> new HttpLoop(config, stats, listener, watcher));
+            (listener, watcher) -> new HttpLoop(config, stats, threads, listener, watcher));
   }
 
   /**
@@ -127,7 +126,7 @@ public final class HttpServer implements AutoCloseable {
 
   /** The number of loops. Any thread. */
   public int threads() {
-    return config.threads;
+    return loops.loops().size();
   }
 
   /** Each loop's server, in thread order. Any thread. */
@@ -138,6 +137,8 @@ public final class HttpServer implements AutoCloseable {
   /**
    * Stops accepting, closes every connection and ends the loop threads. Idempotent; any thread but
    * the server's loops.
+   *
+   * @throws IllegalStateException on a loop thread of the server, which would wait for itself
    */
   @Override
   public void close() {

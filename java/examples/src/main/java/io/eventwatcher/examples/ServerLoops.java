@@ -60,14 +60,14 @@ final class ServerLoops<S extends TcpServer> implements AutoCloseable {
         ServerSocketChannel listener = TcpServer.bind(host, boundPort, backlog, threads > 1);
         try {
           started.add(factory.create(listener, watcher));
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable e) {
           listener.close();
           throw e;
         }
         boundPort = started.get(0).port(); // port 0: the others join the one the first got
       }
       for (S loop : started) loop.listen();
-    } catch (IOException | RuntimeException e) {
+    } catch (Throwable e) { // an Error too: never leave listeners or (non-daemon) loops behind
       for (S loop : started) loop.close();
       group.close();
       throw e;
@@ -97,9 +97,14 @@ final class ServerLoops<S extends TcpServer> implements AutoCloseable {
   /**
    * Stops accepting on every loop, closes every connection, then ends the loop threads. Idempotent;
    * any thread but the group's loops.
+   *
+   * @throws IllegalStateException on a loop thread of the group, which would wait for itself
    */
   @Override
   public void close() {
+    if (group.inEventWatcherLoop()) {
+      throw new IllegalStateException("closing a server from one of its loops would wait forever");
+    }
     for (S loop : loops) loop.close();
     group.close();
   }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -75,6 +77,7 @@ abstract class TcpServer implements AutoCloseable {
   private final int maxConnections;
   private final boolean ownsWatcher; // close() closes it
   private final AtomicLong acceptedHere = new AtomicLong(); // written by the loop thread only
+  private final AtomicBoolean closing = new AtomicBoolean(); // close() runs once
   // Loop thread only:
   private int open; // connections of this loop (stats.openConnections counts every loop's)
   private long pauseNanos = FIRST_PAUSE_NANOS; // the next accept pause
@@ -104,8 +107,14 @@ abstract class TcpServer implements AutoCloseable {
     listener = bind(host, port, backlog, false);
     try {
       watcher = watcherSettings(threadName, errors).build();
+    } catch (RuntimeException e) {
+      listener.close();
+      throw e;
+    }
+    try {
       primeTimers(watcher);
     } catch (RuntimeException e) {
+      watcher.close();
       listener.close();
       throw e;
     }
@@ -251,17 +260,18 @@ abstract class TcpServer implements AutoCloseable {
    */
   @Override
   public void close() {
+    if (!closing.compareAndSet(false, true)) return;
     CompletableFuture<Void> done = new CompletableFuture<>();
     try {
       watcher.runInEventWatcherLoop(
           () -> {
             try {
               watcher.unwatch(listener, WatchFlag.READ); // unwatch before close, as for any fd
-              listener.close();
-            } catch (IOException e) {
-              log("closing the listener: " + e.getMessage());
+            } catch (IOException | RuntimeException e) {
+              log("unwatching the listener: " + e); // a watcher shut down meanwhile: close anyway
             }
             try {
+              closeQuietly(listener);
               closeConnections();
             } finally {
               errors.flush();
@@ -269,8 +279,10 @@ abstract class TcpServer implements AutoCloseable {
             }
           });
       done.join();
-    } catch (RejectedExecutionException alreadyClosed) {
-      // closed before
+    } catch (RejectedExecutionException loopEnded) {
+      // The watcher was shut down first (its group closed): no loop to unwatch on, and the
+      // kernel drops a closed fd's epoll entry.
+      closeQuietly(listener);
     }
     if (ownsWatcher) watcher.close();
   }
@@ -325,7 +337,10 @@ abstract class TcpServer implements AutoCloseable {
   private void take(SocketChannel channel) {
     try {
       channel.configureBlocking(false);
-      if (stats.openConnections.get() >= maxConnections) {
+      // The slot is taken before the connection is: loops accepting at once never exceed the
+      // server's limit together.
+      if (stats.openConnections.incrementAndGet() > maxConnections) {
+        stats.openConnections.decrementAndGet();
         stats.refused.incrementAndGet();
         try {
           refuse(channel);
@@ -335,11 +350,15 @@ abstract class TcpServer implements AutoCloseable {
         channel.close(); // never watched: nothing to unwatch
         return;
       }
-      channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      accepted(channel);
+      try {
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        accepted(channel);
+      } catch (IOException | RuntimeException | Error e) {
+        stats.openConnections.decrementAndGet(); // never taken: release() will not run
+        throw e;
+      }
       stats.connections.incrementAndGet();
       acceptedHere.lazySet(acceptedHere.get() + 1);
-      stats.openConnections.incrementAndGet();
       if (++open == 1 && tickPeriod > 0 && ticker == null) {
         ticker = repeatOnLoop(() -> tick(System.nanoTime()), tickPeriod);
       }
@@ -425,7 +444,7 @@ abstract class TcpServer implements AutoCloseable {
     }
   }
 
-  private static void closeQuietly(SocketChannel channel) {
+  private static void closeQuietly(Channel channel) {
     try {
       channel.close();
     } catch (IOException ignored) {

@@ -71,7 +71,7 @@ class HttpThreadsTest {
 
   @Test
   void theConnectionLimitIsTheServersAcrossLoops() throws IOException {
-    int limit = 6;
+    int limit = 40; // enough that both loops take some (all on one: odds of 2 in 2^40)
     try (HttpServer server = start(limit)) {
       List<Client> open = new ArrayList<>();
       try {
@@ -87,6 +87,9 @@ class HttpThreadsTest {
         }
         assertEquals(1, server.stats().refused.get());
         assertEquals(limit, server.stats().connections.get());
+        // Both loops hold connections: a limit per loop would have let the last one in.
+        assertTrue(server.loops().get(0).connectionsAccepted() > 0);
+        assertTrue(server.loops().get(1).connectionsAccepted() > 0);
       } finally {
         for (Client client : open) client.close();
       }
