@@ -31,6 +31,7 @@ public final class NativeIO {
    * @return the bytes read, 0 if the fd would block (or dst has no room), -1 at end of stream
    * @throws IOException if read(2) fails
    * @throws ReadOnlyBufferException if dst is read-only
+   * @throws NullPointerException if dst is null
    */
   public static int read(int fd, ByteBuffer dst) throws IOException {
     Objects.requireNonNull(dst, "dst");
@@ -60,9 +61,10 @@ public final class NativeIO {
    * @return the bytes read, 0 if the fd would block (or length is 0), -1 at end of stream
    * @throws IOException if read(2) fails
    * @throws IndexOutOfBoundsException if offset and length do not fit dst
+   * @throws NullPointerException if dst is null
    */
   public static int read(int fd, byte[] dst, int offset, int length) throws IOException {
-    Objects.checkFromIndexSize(offset, length, dst.length);
+    Objects.checkFromIndexSize(offset, length, Objects.requireNonNull(dst, "dst").length);
     NativeLibrary.ensureAvailable();
     if (length == 0) return 0;
     ByteBuffer via = TransferBuffers.take();
@@ -91,6 +93,7 @@ public final class NativeIO {
    *     most 64 KiB per call)
    * @return the bytes written; 0 if the fd would block
    * @throws IOException if write(2) fails (EPIPE when the peer has gone)
+   * @throws NullPointerException if src is null
    */
   public static int write(int fd, ByteBuffer src) throws IOException {
     Objects.requireNonNull(src, "src");
@@ -129,9 +132,10 @@ public final class NativeIO {
    * @return the bytes written; 0 if the fd would block (or length is 0)
    * @throws IOException if write(2) fails (EPIPE when the peer has gone)
    * @throws IndexOutOfBoundsException if offset and length do not fit src
+   * @throws NullPointerException if src is null
    */
   public static int write(int fd, byte[] src, int offset, int length) throws IOException {
-    Objects.checkFromIndexSize(offset, length, src.length);
+    Objects.checkFromIndexSize(offset, length, Objects.requireNonNull(src, "src").length);
     NativeLibrary.ensureAvailable();
     if (length == 0) return 0;
     ByteBuffer via = TransferBuffers.take();
