@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The servers with ordinary clients, as the README shows them: curl and wrk
-# against `http` (on one loop, then on two), two nc clients against `chat`,
+# against `http` (on one loop, then on two), two nc clients against `chat` on two loops,
 # then SIGTERM/SIGINT and a clean exit. Loopback only; every wait is a bounded
 # poll of a condition.
 #
@@ -93,8 +93,9 @@ check "wrk keep-alive load on 2 loops" bash -c "grep -q 'Requests/sec' '${work}/
 check "/stats sums both loops" grep -q '"loops":2' <(curl -s "${base}/stats")
 check "http --threads 2 stops on SIGTERM with status 0" stops_cleanly TERM http2
 
-# --- chat: two nc clients, each sees the other's line ---
-start_server chat chat
+# --- chat on two loops: two nc clients, each sees the other's line ---
+start_server chat chat --threads 2
+check "chat --threads 2 banner" grep -q 'on 2 loops' "${work}/chat.log"
 mkfifo "${work}/to-nc1" "${work}/to-nc2"
 nc 127.0.0.1 "${port}" < "${work}/to-nc1" > "${work}/nc1.out" &
 pids+=("$!")
@@ -110,6 +111,7 @@ echo "hello from nc2" >&4
 check "nc2 receives nc1's line" until_true 20 grep -qx 'hello from nc1' "${work}/nc2.out"
 check "nc1 receives nc2's line" until_true 20 grep -qx 'hello from nc2' "${work}/nc1.out"
 check "chat stops on SIGINT with status 0" stops_cleanly INT chat
+check "chat summary counts both loops' clients" grep -q 'summary: connections=2 .* lines=2 ' "${work}/chat.log"
 exec 3>&- 4>&-
 
 echo "standard-clients: ${passed} passed, ${failed} failed"

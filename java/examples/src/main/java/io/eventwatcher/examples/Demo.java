@@ -11,9 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.LongSupplier;
 
 /**
- * What {@code ./build.sh} runs: a narrated tour of the chat server with three real TCP clients on
- * loopback. Every step waits for its effect (a line received, a disconnection counted) before the
- * next, so the output is the same on every run.
+ * What {@code ./build.sh} runs: a narrated tour of the chat server, on two loops, with three real
+ * TCP clients on loopback. Every step waits for its effect (a line received, a disconnection
+ * counted) before the next, so the output is the same on every run, whichever loop the kernel gives
+ * each client: lines reach the clients of both loops alike, and the summary counts both loops.
  */
 final class Demo {
   private static final int TIMEOUT_MS = 10_000;
@@ -23,10 +24,16 @@ final class Demo {
   static int run(PrintStream out) throws IOException {
     ChatServer.Config config = new ChatServer.Config();
     config.port = 0; // a free port
+    config.threads = 2;
     config.log = null; // the demo narrates instead
     try (ChatServer server = ChatServer.start(config)) {
       ChatServer.Stats stats = server.stats();
-      out.println("[demo] chat server listening on 127.0.0.1:" + server.port());
+      out.println(
+          "[demo] chat server listening on 127.0.0.1:"
+              + server.port()
+              + " on "
+              + server.threads()
+              + " loops");
       try (Client alice = new Client("alice", server.port());
           Client bob = new Client("bob", server.port());
           Client carol = new Client("carol", server.port())) {

@@ -95,7 +95,8 @@ public final class HttpServer implements AutoCloseable {
             config.port,
             config.backlog,
             errors,
-            (listener, watcher) -> new HttpLoop(config, stats, threads, listener, watcher));
+            (listener, watcher) -> new HttpLoop(config, stats, threads, listener, watcher),
+            started -> {});
   }
 
   /**

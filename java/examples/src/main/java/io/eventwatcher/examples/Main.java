@@ -27,7 +27,7 @@ public final class Main {
 
   static final String CHAT_USAGE =
       """
-      Usage: java -jar eventwatcher.jar chat [--port N] [--host ADDRESS]
+      Usage: java -jar eventwatcher.jar chat [--port N] [--host ADDRESS] [--threads N]
                                             [--max-line-bytes N] [--max-pending-bytes N]
                                             [--idle-timeout SECONDS] [--max-connections N]
                                             [--backlog N]
@@ -35,6 +35,9 @@ public final class Main {
       Every line a client sends is delivered to every other connected client.
         --port N                TCP port (default 8080; 0 picks a free one)
         --host ADDRESS          address to bind (default 127.0.0.1)
+        --threads N             event loops, one thread each, each with its own
+                                listener on the port (SO_REUSEPORT) and its own
+                                clients; lines cross loops in batches (default 1)
         --max-line-bytes N      longest line; longer closes its sender (default 65536)
         --max-pending-bytes N   bytes queued for a slow reader before it is
                                 disconnected (default 1048576)
@@ -125,6 +128,7 @@ public final class Main {
                   "chat",
                   "--port",
                   "--host",
+                  "--threads",
                   "--max-line-bytes",
                   "--max-pending-bytes",
                   "--idle-timeout",
@@ -178,6 +182,7 @@ public final class Main {
     ChatServer.Config config = new ChatServer.Config();
     config.port = options.port(8080);
     config.host = options.string("--host", config.host);
+    config.threads = options.positive("--threads", config.threads);
     config.maxLineBytes = options.positive("--max-line-bytes", config.maxLineBytes);
     config.maxPendingBytes = options.positive("--max-pending-bytes", config.maxPendingBytes);
     config.idleTimeout = options.seconds("--idle-timeout", config.idleTimeout);
@@ -186,7 +191,13 @@ public final class Main {
     config.log = out;
     ChatServer server = ChatServer.start(config);
     out.println(
-        "chat server listening on " + config.host + ":" + server.port() + " (Ctrl-C to stop)");
+        "chat server listening on "
+            + config.host
+            + ":"
+            + server.port()
+            + " on "
+            + loops(config.threads)
+            + " (Ctrl-C to stop)");
     serveUntilSignalled(server, out);
     return 0;
   }
@@ -210,11 +221,14 @@ public final class Main {
             + ":"
             + server.port()
             + "/ on "
-            + config.threads
-            + (config.threads == 1 ? " loop" : " loops")
+            + loops(config.threads)
             + " (Ctrl-C to stop)");
     serveUntilSignalled(server, out);
     return 0;
+  }
+
+  private static String loops(int threads) {
+    return threads + (threads == 1 ? " loop" : " loops");
   }
 
   /**

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * A server on N loops: an {@link EventWatcherGroup} of N loop threads ({@code PREFIX-0} ...), and
@@ -36,7 +37,8 @@ final class ServerLoops<S extends TcpServer> implements AutoCloseable {
 
   /**
    * Starts {@code threads} loops serving {@code host:port}; errors that callbacks and tasks throw
-   * go to {@code errors}.
+   * go to {@code errors}. {@code beforeListen} sees every loop's server once all exist and before
+   * any accepts (the chat introduces its loops to each other there).
    *
    * @throws IOException if the port cannot be bound (java.net.BindException when in use): nothing
    *     is left open then
@@ -49,7 +51,8 @@ final class ServerLoops<S extends TcpServer> implements AutoCloseable {
       int port,
       int backlog,
       RateLimitedLog errors,
-      LoopFactory<S> factory)
+      LoopFactory<S> factory,
+      Consumer<List<S>> beforeListen)
       throws IOException {
     if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
     group = TcpServer.watcherSettings(threadPrefix, errors).buildGroup(threads);
@@ -66,6 +69,7 @@ final class ServerLoops<S extends TcpServer> implements AutoCloseable {
         }
         boundPort = started.get(0).port(); // port 0: the others join the one the first got
       }
+      beforeListen.accept(List.copyOf(started));
       for (S loop : started) loop.listen();
     } catch (Throwable e) { // an Error too: never leave listeners or (non-daemon) loops behind
       for (S loop : started) loop.close();

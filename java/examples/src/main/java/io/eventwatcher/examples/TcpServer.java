@@ -25,10 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The listening half that both example servers share: a non-blocking {@link ServerSocketChannel}
- * watched for READ on one {@link EventWatcher} loop thread (the server's own, or one loop of a
- * server on several, see {@link ServerLoops}), a connection limit, a periodic tick for the
- * subclass's timeouts, and an orderly close. Subclasses handle the accepted connections; their
- * state belongs to the loop thread.
+ * watched for READ on one {@link EventWatcher} loop thread (one loop of a server's group, see
+ * {@link ServerLoops}), a connection limit, a periodic tick for the subclass's timeouts, and an
+ * orderly close. Subclasses handle the accepted connections; their state belongs to the loop
+ * thread.
  *
  * <p><b>Out of descriptors.</b> When accept fails for want of descriptors or memory (EMFILE,
  * ENFILE, ENOBUFS, ENOMEM), the listener is unwatched and watched again after a pause that starts
@@ -75,7 +75,6 @@ abstract class TcpServer implements AutoCloseable {
   private final ServerSocketChannel listener;
   private final ListenerStats stats;
   private final int maxConnections;
-  private final boolean ownsWatcher; // close() closes it
   private final AtomicLong acceptedHere = new AtomicLong(); // written by the loop thread only
   private final AtomicBoolean closing = new AtomicBoolean(); // close() runs once
   // Loop thread only:
@@ -85,53 +84,16 @@ abstract class TcpServer implements AutoCloseable {
   private ScheduledFuture<?> ticker; // loop thread: the tick, while a connection is open
 
   /**
-   * Binds {@code host:port} and starts the loop thread. Accepting starts with {@link #listen()}.
-   *
-   * @param backlog the listen backlog (the kernel caps it at {@code somaxconn})
-   * @param maxConnections the most connections open at once; beyond it a new one is refused
-   * @param stats the counters the listener keeps (the subclass's, which extend them)
-   * @throws IOException if the address cannot be bound (java.net.BindException when in use)
-   */
-  protected TcpServer(
-      String host,
-      int port,
-      int backlog,
-      int maxConnections,
-      String threadName,
-      ListenerStats stats)
-      throws IOException {
-    this.stats = stats;
-    this.maxConnections = maxConnections;
-    this.ownsWatcher = true;
-    primeForDescriptorExhaustion();
-    listener = bind(host, port, backlog, false);
-    try {
-      watcher = watcherSettings(threadName, errors).build();
-    } catch (RuntimeException e) {
-      listener.close();
-      throw e;
-    }
-    try {
-      primeTimers(watcher);
-    } catch (RuntimeException e) {
-      watcher.close();
-      listener.close();
-      throw e;
-    }
-  }
-
-  /**
-   * One loop of a server on several ({@link ServerLoops}): serves {@code listener}, already bound,
-   * on {@code watcher}, a loop of the server's group, which it does not close. Takes the listener
-   * over: closing this server closes it. {@code stats} are shared with the other loops, so the
-   * connection limit is the server's, not the loop's.
+   * One loop of a server ({@link ServerLoops}): serves {@code listener}, already bound, on {@code
+   * watcher}, a loop of the server's group, which it does not close. Takes the listener over:
+   * closing this server closes it. {@code stats} are shared with the other loops, so the connection
+   * limit is the server's, not the loop's.
    */
   protected TcpServer(
       ServerSocketChannel listener, EventWatcher watcher, int maxConnections, ListenerStats stats)
       throws IOException {
     this.stats = stats;
     this.maxConnections = maxConnections;
-    this.ownsWatcher = false;
     this.listener = listener;
     this.watcher = watcher;
     primeForDescriptorExhaustion();
@@ -255,8 +217,8 @@ abstract class TcpServer implements AutoCloseable {
   }
 
   /**
-   * Stops accepting, closes every connection and ends the loop thread if this server made it (a
-   * group's loop is closed by the group's owner). Idempotent; any thread but the loop's.
+   * Stops accepting and closes every connection; the loop thread goes on (the group's owner closes
+   * it). Idempotent; any thread but the loop's.
    */
   @Override
   public void close() {
@@ -284,7 +246,6 @@ abstract class TcpServer implements AutoCloseable {
       // kernel drops a closed fd's epoll entry.
       closeQuietly(listener);
     }
-    if (ownsWatcher) watcher.close();
   }
 
   /**

@@ -49,7 +49,7 @@ class ChatDefenceTest {
   }
 
   /** True once the server has closed the connection (EOF or reset), skipping what it relayed. */
-  private static boolean closedByServer(Socket socket) throws IOException {
+  static boolean closedByServer(Socket socket) throws IOException {
     InputStream in = socket.getInputStream();
     byte[] buffer = new byte[8192];
     try {
@@ -132,15 +132,19 @@ class ChatDefenceTest {
     try (ChatServer server = start(config -> {});
         Selector selector = Selector.open()) {
       CountDownLatch held = new CountDownLatch(1);
-      server.watcher.runInEventWatcherLoop(
-          () -> {
-            held.countDown();
-            try {
-              release.await(2 * PATIENCE_MS, TimeUnit.MILLISECONDS); // past awaitQueued's
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-          });
+      server
+          .loops()
+          .get(0)
+          .watcher
+          .runInEventWatcherLoop(
+              () -> {
+                held.countDown();
+                try {
+                  release.await(2 * PATIENCE_MS, TimeUnit.MILLISECONDS); // past awaitQueued's
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              });
       held.await();
       InetSocketAddress address = new InetSocketAddress("127.0.0.1", server.port());
       for (int i = 0; i < clients; i++) {

@@ -1,0 +1,323 @@
+package io.eventwatcher.examples;
+
+import io.eventwatcher.EventWatcher;
+import io.eventwatcher.FileDescriptors;
+import io.eventwatcher.NativeIO;
+import io.eventwatcher.WatchFlag;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * One loop of {@link ChatServer}: its listener and its clients, all on one {@link EventWatcher}
+ * loop thread of the server's group, so nothing here is locked.
+ *
+ * <p>Per client there is an inbound buffer that reassembles lines across reads (TCP delivers a byte
+ * stream: a line may arrive in pieces, or several in one read) and an {@link Outbound} buffer for
+ * what the client has not accepted yet. A client that stops reading fills its outbound buffer; past
+ * {@code maxPendingBytes} it is disconnected, so it never stalls the others. A line longer than
+ * {@code maxLineBytes} closes its sender. With an {@code idleTimeout}, a client that sends nothing
+ * for that long is disconnected (see {@link TimeoutQueue}: no timer per client or per line). These
+ * limits are each loop's own business: a slow reader or an idle client is found and dropped by the
+ * loop that serves it.
+ *
+ * <p><b>Across loops.</b> A line is queued at once for the other clients of its sender's loop, and
+ * appended to this loop's <em>outgoing batch</em>. At the end of the loop turn (or sooner, when the
+ * batch reaches {@link #BATCH_BYTES} or {@code maxPendingBytes}) the batch is frozen into one
+ * immutable array and handed to every other loop as one task ({@link #relay}); that loop queues the
+ * whole array for each of its clients. So fan-out crosses loops once per other loop per batch, not
+ * once per line or per recipient, and no loop ever waits for another: the hand-off is {@link
+ * EventWatcher#execute}, which returns at once. Exactly once and in each sender's order: a line
+ * enters exactly one batch, on its sender's loop, in the order its sender's bytes were read; tasks
+ * from one thread to a watcher run in submission order; and a receiving loop appends each batch
+ * whole to each recipient's queue, so lines never interleave or repeat. The sender's own loop never
+ * sends a line back to its sender, and the other loops cannot hold the sender.
+ */
+final class ChatLoop extends TcpServer {
+  /** Most bytes of lines in one batch for the other loops. */
+  static final int BATCH_BYTES = 64 * 1024;
+
+  private static final int MAX_READS_PER_CALL = 16;
+
+  private final ChatServer.Config config;
+  private final ChatServer.Stats stats;
+  private final int batchLimit; // a batch never exceeds what a recipient may have pending
+  // Set once by join(), before listen(): every callback and task of this loop comes after it.
+  private List<ChatLoop> peers = List.of();
+  // Loop thread only:
+  private final List<Client> clients = new ArrayList<>();
+  private final TimeoutQueue<Client> idle; // every client, by when it last sent something
+  private boolean clientsLeft; // some entries of `clients` are closed
+  private final List<Client> unflushed = new ArrayList<>(); // queued output, not yet written
+  private final ByteBuffer outgoing; // this turn's lines for the other loops; write mode
+  private final Runnable endOfTurn = this::endOfTurn;
+  private boolean endOfTurnScheduled;
+
+  /**
+   * Serves {@code listener} on {@code watcher}; {@code stats} are the server's, shared by its
+   * loops. Accepting starts with {@link #listen()}, after {@link #join}.
+   */
+  ChatLoop(
+      ChatServer.Config config,
+      ChatServer.Stats stats,
+      ServerSocketChannel listener,
+      EventWatcher watcher)
+      throws IOException {
+    super(listener, watcher, config.maxConnections, stats);
+    this.config = config;
+    this.stats = stats;
+    this.batchLimit = Math.min(BATCH_BYTES, config.maxPendingBytes);
+    this.idle = new TimeoutQueue<>(config.idleTimeout, this::idleTimedOut);
+    // A line of maxLineBytes plus its newline fits even when the limit is smaller (such a line is
+    // then too long for every recipient, on every loop, and drops them as slow).
+    this.outgoing = ByteBuffer.allocate(Math.max(batchLimit, config.maxLineBytes + 1));
+  }
+
+  /**
+   * Makes every loop of the server, this one included, known to this one. Called once, on the
+   * constructing thread, before {@link #listen()}: listen hands the listener to the loop thread,
+   * which publishes this write to every callback and task that follows.
+   */
+  void join(List<ChatLoop> loops) {
+    List<ChatLoop> others = new ArrayList<>(loops);
+    others.remove(this);
+    peers = List.copyOf(others);
+  }
+
+  // ---- loop thread ----
+
+  @Override
+  protected void accepted(SocketChannel channel) throws IOException {
+    purgeClosed();
+    Client client = new Client(channel);
+    watcher.watch(client.fd, WatchFlag.READ, fd -> onReadable(client));
+    clients.add(client);
+    idle.enter(client);
+    log("client " + client.name + " connected");
+  }
+
+  @Override
+  protected void closeConnections() {
+    for (Client client : new ArrayList<>(clients)) disconnect(client, "server shutting down");
+  }
+
+  @Override
+  protected long tickPeriodNanos() {
+    return tickPeriodFor(config.idleTimeout);
+  }
+
+  @Override
+  protected void tick(long now) {
+    idle.expire(now);
+  }
+
+  private void idleTimedOut(Client client) {
+    stats.idleTimeouts.incrementAndGet();
+    disconnect(client, "sent nothing for " + config.idleTimeout.toMillis() + " ms");
+  }
+
+  private void onReadable(Client client) {
+    idle.enter(client); // it sent something (or hung up, and is disconnected below)
+    try {
+      // Read until the kernel has nothing more (read returns 0 for EAGAIN): watching is
+      // level-triggered, so stopping early is safe, but each skipped read costs a loop turn. The
+      // cap keeps one fast sender from starving the others within a turn; it is called again on
+      // the next turn while data remains.
+      for (int reads = 0; reads < MAX_READS_PER_CALL; reads++) {
+        int n = NativeIO.read(client.fd, client.in);
+        if (n == 0 && client.in.hasRemaining()) return; // would block: wait for the next event
+        if (n < 0) { // EOF: the client closed its side; a trailing partial line is dropped
+          disconnect(client, "closed the connection");
+          return;
+        }
+        // Queues complete lines for the others; they are written at the end of the turn.
+        if (!relayLines(client)) return;
+      }
+    } catch (IOException e) {
+      disconnect(client, e.getMessage());
+    }
+  }
+
+  /** Sends every complete line in the client's inbound buffer; false if the client was dropped. */
+  private boolean relayLines(Client sender) throws IOException {
+    ByteBuffer in = sender.in;
+    int start = 0;
+    for (int i = sender.scanned; i < in.position(); i++) {
+      if (in.get(i) != '\n') continue;
+      broadcast(sender, start, i + 1 - start);
+      start = i + 1;
+    }
+    // Keep the partial line at the front.
+    int partial = in.position() - start;
+    if (start > 0) in.limit(in.position()).position(start).compact();
+    sender.scanned = partial;
+    if (partial > config.maxLineBytes) {
+      stats.longLinesDropped.incrementAndGet();
+      disconnect(sender, "line longer than " + config.maxLineBytes + " bytes");
+      return false;
+    }
+    return !sender.closed;
+  }
+
+  /**
+   * Queues the line for every other client of this loop, and for the other loops in the outgoing
+   * batch. The writes happen once per loop turn in {@link #endOfTurn()}: with many clients talking
+   * at once, one turn relays many lines, and each recipient then costs one write instead of one per
+   * line.
+   */
+  private void broadcast(Client sender, int offset, int length) {
+    stats.linesReceived.increment();
+    ByteBuffer line = sender.lineView;
+    for (int i = 0, n = clients.size(); i < n; i++) {
+      Client recipient = clients.get(i);
+      if (recipient != sender && !recipient.closed) offer(recipient, line, offset, length);
+    }
+    purgeClosed();
+    if (!peers.isEmpty()) {
+      if (outgoing.position() > 0 && outgoing.position() + length > batchLimit) relayBatch();
+      outgoing.put(line.limit(offset + length).position(offset));
+    }
+    scheduleEndOfTurn();
+  }
+
+  /**
+   * Queues bytes {@code [offset, offset + length)} of {@code bytes} for {@code recipient}, to be
+   * written at the end of the turn; drops the recipient as too slow if they do not fit.
+   */
+  private void offer(Client recipient, ByteBuffer bytes, int offset, int length) {
+    bytes.limit(offset + length).position(offset);
+    if (!recipient.out.queue(bytes)) {
+      // Full: write what the kernel takes now. Only a client whose socket stays full while its
+      // queue is at the limit is slow; a busy turn alone must not get a reader dropped.
+      onWritable(recipient);
+      bytes.limit(offset + length).position(offset);
+      if (recipient.closed || !recipient.out.queue(bytes)) {
+        if (!recipient.closed) {
+          stats.slowClientsDropped.incrementAndGet();
+          disconnect(
+              recipient,
+              "too slow: "
+                  + recipient.out.pending()
+                  + " bytes pending, limit "
+                  + config.maxPendingBytes);
+        }
+        return;
+      }
+    }
+    stats.bytesDelivered.add(length);
+    if (!recipient.flushQueued) {
+      recipient.flushQueued = true;
+      unflushed.add(recipient);
+    }
+  }
+
+  /**
+   * From the loop thread, a task runs after this turn's callbacks: the end of the batch. Called
+   * whenever there is something to write or to relay.
+   */
+  private void scheduleEndOfTurn() {
+    if (endOfTurnScheduled || (unflushed.isEmpty() && outgoing.position() == 0)) return;
+    endOfTurnScheduled = true;
+    watcher.runInEventWatcherLoop(endOfTurn);
+  }
+
+  /** Hands the turn's lines to the other loops, then writes what every client has pending. */
+  private void endOfTurn() {
+    endOfTurnScheduled = false;
+    if (outgoing.position() > 0) relayBatch();
+    for (int i = 0; i < unflushed.size(); i++) {
+      Client client = unflushed.get(i);
+      client.flushQueued = false;
+      if (!client.closed) onWritable(client);
+    }
+    unflushed.clear();
+  }
+
+  /** Freezes the outgoing batch and hands it to every other loop: one task each, no waiting. */
+  private void relayBatch() {
+    byte[] batch = Arrays.copyOf(outgoing.array(), outgoing.position());
+    outgoing.clear();
+    for (ChatLoop peer : peers) {
+      try {
+        peer.watcher.execute(() -> peer.relay(batch));
+        stats.batchesRelayed.increment();
+      } catch (RejectedExecutionException e) {
+        // That loop is shut down: the server is closing, and its clients are gone.
+      }
+    }
+  }
+
+  /** On this loop: queues a batch of whole lines from another loop for every client here. */
+  private void relay(byte[] batch) {
+    ByteBuffer bytes = ByteBuffer.wrap(batch);
+    for (int i = 0, n = clients.size(); i < n; i++) {
+      Client recipient = clients.get(i);
+      if (!recipient.closed) offer(recipient, bytes, 0, batch.length);
+    }
+    purgeClosed();
+    scheduleEndOfTurn();
+  }
+
+  private void onWritable(Client client) {
+    try {
+      client.out.flush();
+    } catch (IOException e) {
+      disconnect(client, e.getMessage());
+    }
+  }
+
+  private void disconnect(Client client, String reason) {
+    if (client.closed) return;
+    client.closed = true;
+    clientsLeft = true;
+    client.leaveQueue();
+    stats.disconnections.incrementAndGet();
+    try {
+      release(client.fd, client.channel);
+    } catch (IOException e) {
+      reason += " (and closing failed: " + e.getMessage() + ")";
+    }
+    log("client " + client.name + " disconnected: " + reason);
+  }
+
+  /**
+   * Drops disconnected clients from the list. Called only where no loop over the list is running
+   * (disconnect may happen in the middle of a broadcast), so closed entries linger until then and
+   * are skipped.
+   */
+  private void purgeClosed() {
+    if (clientsLeft) {
+      clients.removeIf(client -> client.closed);
+      clientsLeft = false;
+    }
+  }
+
+  @Override
+  protected void log(String message) {
+    ChatServer.log(config, message);
+  }
+
+  private final class Client extends TimeoutQueue.Entry<Client> {
+    final SocketChannel channel;
+    final int fd;
+    final String name;
+    final ByteBuffer in = ByteBuffer.allocateDirect(config.maxLineBytes + 1);
+    final ByteBuffer lineView = in.duplicate(); // reused to hand a line to recipients
+    final Outbound out;
+    int scanned; // bytes at the front of `in` already searched for a newline
+    boolean flushQueued; // in `unflushed`
+    boolean closed;
+
+    Client(SocketChannel channel) throws IOException {
+      this.channel = channel;
+      this.fd = FileDescriptors.fd(channel);
+      this.name = "#" + fd + " " + channel.getRemoteAddress();
+      this.out = new Outbound(watcher, fd, config.maxPendingBytes, ignored -> onWritable(this));
+    }
+  }
+}

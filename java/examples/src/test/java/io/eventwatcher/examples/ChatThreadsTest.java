@@ -1,0 +1,236 @@
+package io.eventwatcher.examples;
+
+import static io.eventwatcher.examples.ChatServerTest.assertComplete;
+import static io.eventwatcher.examples.ChatServerTest.awaitCount;
+import static io.eventwatcher.examples.ChatServerTest.connect;
+import static io.eventwatcher.examples.ChatServerTest.line;
+import static io.eventwatcher.examples.ChatServerTest.readLines;
+import static io.eventwatcher.examples.ChatServerTest.sendChopped;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.eventwatcher.examples.ChatServerTest.LineReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The chat server on two loops (--threads 2): clients of both loops hear every line exactly once
+ * and in order, lines cross loops in batches, and each loop enforces the limits on its clients.
+ */
+class ChatThreadsTest {
+  private static final int TIMEOUT_MS = 60_000;
+
+  private static ChatServer start(Consumer<ChatServer.Config> settings) throws IOException {
+    ChatServer.Config config = new ChatServer.Config();
+    config.port = 0;
+    config.threads = 2;
+    config.log = new PrintStream(OutputStream.nullOutputStream());
+    settings.accept(config);
+    return ChatServer.start(config);
+  }
+
+  /**
+   * Connects until the kernel gives a connection to loop {@code loop}, and returns it. Connections
+   * that land on the other loop are closed, and their disconnection awaited, so they take no part
+   * in what follows; {@code configure} prepares each socket before it connects.
+   */
+  private static Socket connectOn(ChatServer server, int loop, Consumer<Socket> configure)
+      throws Exception {
+    for (int attempt = 0; attempt < 200; attempt++) { // each lands on `loop` with odds of about 1/2
+      long before = accepted(server, loop);
+      long total = server.stats().connections.get();
+      Socket socket = new Socket();
+      configure.accept(socket);
+      socket.connect(new InetSocketAddress("127.0.0.1", server.port()), TIMEOUT_MS);
+      socket.setTcpNoDelay(true);
+      socket.setSoTimeout(TIMEOUT_MS);
+      awaitCount(server.stats().connections::get, total + 1);
+      if (accepted(server, loop) > before) return socket;
+      long gone = server.stats().disconnections.get();
+      socket.close();
+      awaitCount(server.stats().disconnections::get, gone + 1);
+    }
+    throw new AssertionError("200 connections in a row went to the other loop");
+  }
+
+  private static Socket connectOn(ChatServer server, int loop) throws Exception {
+    return connectOn(server, loop, socket -> {});
+  }
+
+  private static long accepted(ChatServer server, int loop) {
+    return server.loops().get(loop).connectionsAccepted();
+  }
+
+  @Test
+  void clientsOfBothLoopsReceiveEveryOtherClientsLinesExactlyOnceInOrder() throws Exception {
+    final int clients = 40; // the kernel's hash leaves one loop empty with odds of 2 in 2^40
+    final int linesEach = 150;
+    try (ChatServer server = start(config -> config.maxPendingBytes = 64 << 20)) {
+      Socket[] sockets = new Socket[clients];
+      for (int c = 0; c < clients; c++) sockets[c] = connect(server.port());
+      awaitCount(server.stats().connections::get, clients);
+      assertTrue(accepted(server, 0) > 0 && accepted(server, 1) > 0, "clients on both loops");
+      ChatServerTest.assertEveryoneHearsEveryone(sockets, linesEach);
+      ChatServer.Stats stats = server.stats();
+      assertEquals(clients * linesEach, stats.linesReceived.get());
+      assertTrue(stats.batchesRelayed.get() > 0, "lines crossed loops");
+      assertTrue(
+          stats.batchesRelayed.get() < stats.linesReceived.get(),
+          "batches " + stats.batchesRelayed.get() + " for " + stats.linesReceived.get() + " lines");
+      assertEquals(0, stats.slowClientsDropped.get());
+      for (Socket socket : sockets) socket.close();
+    }
+  }
+
+  @Test
+  void linesOfOneTurnCrossToTheOtherLoopAsOneBatchForAllItsClients() throws Exception {
+    final int lines = 200;
+    try (ChatServer server = start(config -> {})) {
+      Socket sender = connectOn(server, 0);
+      Socket bystander = connectOn(server, 0);
+      Socket first = connectOn(server, 1);
+      Socket second = connectOn(server, 1);
+      try {
+        // Hold loop 0 while the sender writes its lines in five writes: the loop then reads them
+        // all in one turn, and hands them to loop 1 as one batch for both its clients.
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        server
+            .loops()
+            .get(0)
+            .watcher
+            .execute(
+                () -> {
+                  held.countDown();
+                  try {
+                    release.await(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                });
+        held.await();
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (int seq = 0; seq < lines; seq++) all.writeBytes(line(0, seq));
+        byte[] bytes = all.toByteArray();
+        assertTrue(bytes.length < ChatLoop.BATCH_BYTES);
+        int fifth = bytes.length / 5;
+        for (int i = 0; i < 5; i++) {
+          int end = i == 4 ? bytes.length : (i + 1) * fifth;
+          sender.getOutputStream().write(bytes, i * fifth, end - i * fifth);
+        }
+        long before = server.stats().batchesRelayed.get();
+        release.countDown();
+        for (Socket receiver : List.of(bystander, first, second)) {
+          assertComplete(1, readLines(receiver, lines), List.of(0), lines);
+        }
+        assertEquals(1, server.stats().batchesRelayed.get() - before, "one batch, one task");
+      } finally {
+        for (Socket socket : List.of(sender, bystander, first, second)) socket.close();
+      }
+    }
+  }
+
+  @Test
+  void aSlowReaderIsDroppedByItsOwnLoopWhileBothLoopsReceiveEverything() throws Exception {
+    ExecutorService pool = Executors.newCachedThreadPool();
+    try (ChatServer server = start(config -> config.maxPendingBytes = 64 * 1024)) {
+      Socket sender = connectOn(server, 0);
+      Socket near = connectOn(server, 0);
+      Socket far = connectOn(server, 1);
+      // Keep the kernel from absorbing much on the slow client's behalf.
+      Socket slow = connectOn(server, 1, socket -> setReceiveBuffer(socket, 4096));
+      long gone = server.stats().disconnections.get(); // the misplaced connections' closes
+      List<AtomicInteger> verified = new ArrayList<>();
+      List<Future<?>> readers = new ArrayList<>();
+      for (Socket reader : List.of(near, far)) {
+        AtomicInteger count = new AtomicInteger();
+        verified.add(count);
+        readers.add(pool.submit(() -> verifyLinesOf(1, reader, count)));
+      }
+      // Send until the slow client is dropped: how much the kernel buffers for it varies.
+      Random random = new Random(7);
+      int sent = 0;
+      while (server.stats().slowClientsDropped.get() == 0 && sent < 3_000_000) {
+        List<byte[]> batch = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) batch.add(line(1, sent + i));
+        sendChopped(sender, batch, random);
+        sent += batch.size();
+      }
+      assertEquals(1, server.stats().slowClientsDropped.get(), "the slow client was never dropped");
+      for (AtomicInteger count : verified) awaitCount(count::get, sent);
+      assertEquals(gone + 1, server.stats().disconnections.get(), "only the slow one was dropped");
+      for (Future<?> reader : readers) assertTrue(reader.isDone() || reader.cancel(true));
+      for (Socket socket : List.of(sender, near, far, slow)) socket.close();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static void setReceiveBuffer(Socket socket, int bytes) {
+    try {
+      socket.setReceiveBufferSize(bytes);
+    } catch (IOException e) {
+      throw new RuntimeException(e);
+    }
+  }
+
+  /** Reads lines 0, 1, ... of {@code sender} forever, counting each once checked. */
+  private static Void verifyLinesOf(int sender, Socket socket, AtomicInteger count)
+      throws IOException {
+    LineReader lines = new LineReader(socket);
+    for (int seq = 0; ; seq++) {
+      byte[] expected = line(sender, seq);
+      assertEquals(
+          new String(expected, 0, expected.length - 1, StandardCharsets.US_ASCII), lines.next());
+      count.incrementAndGet();
+    }
+  }
+
+  @Test
+  void eachLoopDisconnectsItsOwnIdleClients() throws Exception {
+    try (ChatServer server = start(config -> config.idleTimeout = Duration.ofSeconds(1))) {
+      Socket idleOn0 = connectOn(server, 0);
+      Socket idleOn1 = connectOn(server, 1);
+      long idleBefore = server.stats().idleTimeouts.get(); // misplaced ones that timed out first
+      try {
+        List<CompletableFuture<Boolean>> closed = new ArrayList<>();
+        for (Socket idle : List.of(idleOn0, idleOn1)) {
+          closed.add(
+              CompletableFuture.supplyAsync(
+                  () -> {
+                    try {
+                      return ChatDefenceTest.closedByServer(idle);
+                    } catch (IOException e) {
+                      throw new RuntimeException(e);
+                    }
+                  }));
+        }
+        for (CompletableFuture<Boolean> done : closed) {
+          assertTrue(done.get(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        }
+        assertEquals(idleBefore + 2, server.stats().idleTimeouts.get());
+      } finally {
+        idleOn0.close();
+        idleOn1.close();
+      }
+    }
+  }
+}
