@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One loop of {@link ChatServer}: its listener and its clients, all on one {@link EventWatcher}
@@ -27,11 +28,11 @@ import java.util.concurrent.RejectedExecutionException;
  * loop that serves it.
  *
  * <p><b>Across loops.</b> A line is queued at once for the other clients of its sender's loop, and
- * appended to this loop's <em>outgoing batch</em>. At the end of the loop turn (or sooner, when the
- * batch reaches {@link #BATCH_BYTES} or {@code maxPendingBytes}) the batch is frozen into one
- * immutable array and handed to every other loop as one task ({@link #relay}); that loop queues the
- * whole array for each of its clients. So fan-out crosses loops once per other loop per batch, not
- * once per line or per recipient, and no loop ever waits for another: the hand-off is {@link
+ * appended to this loop's <em>outgoing batch</em>. When the turn's callbacks are done (or sooner,
+ * when the batch reaches {@link #BATCH_BYTES} or {@code maxPendingBytes}) the batch is frozen into
+ * one immutable array and handed to every other loop as one task ({@link #relay}); that loop queues
+ * the whole array for each of its clients. So fan-out crosses loops once per other loop per batch,
+ * not once per line or per recipient, and no loop ever waits for another: the hand-off is {@link
  * EventWatcher#execute}, which returns at once. Exactly once and in each sender's order: a line
  * enters exactly one batch, on its sender's loop, in the order its sender's bytes were read; tasks
  * from one thread to a watcher run in submission order; and a receiving loop appends each batch
@@ -55,8 +56,11 @@ final class ChatLoop extends TcpServer {
   private boolean clientsLeft; // some entries of `clients` are closed
   private final List<Client> unflushed = new ArrayList<>(); // queued output, not yet written
   private final ByteBuffer outgoing; // this turn's lines for the other loops; write mode
-  private final Runnable endOfTurn = this::endOfTurn;
+  private final Runnable endOfTurn = logged(this::endOfTurn); // a timer: what it throws is logged
   private boolean endOfTurnScheduled;
+  private final Runnable relayTask = this::relayPending;
+  private boolean relayScheduled;
+  private long deliveredBytes; // queued for recipients since the last endOfTurn
 
   /**
    * Serves {@code listener} on {@code watcher}; {@code stats} are the server's, shared by its
@@ -166,9 +170,9 @@ final class ChatLoop extends TcpServer {
 
   /**
    * Queues the line for every other client of this loop, and for the other loops in the outgoing
-   * batch. The writes happen once per loop turn in {@link #endOfTurn()}: with many clients talking
-   * at once, one turn relays many lines, and each recipient then costs one write instead of one per
-   * line.
+   * batch, which a task hands over once this turn's callbacks are done. The writes happen once per
+   * loop turn in {@link #endOfTurn()}: with many clients talking at once, one turn relays many
+   * lines, and each recipient then costs one write instead of one per line.
    */
   private void broadcast(Client sender, int offset, int length) {
     stats.linesReceived.increment();
@@ -180,6 +184,10 @@ final class ChatLoop extends TcpServer {
     purgeClosed();
     if (!peers.isEmpty()) {
       if (outgoing.position() > 0 && outgoing.position() + length > batchLimit) relayBatch();
+      if (outgoing.position() == 0 && !relayScheduled) {
+        relayScheduled = true;
+        watcher.runInEventWatcherLoop(relayTask);
+      }
       outgoing.put(line.limit(offset + length).position(offset));
     }
     scheduleEndOfTurn();
@@ -209,7 +217,7 @@ final class ChatLoop extends TcpServer {
         return;
       }
     }
-    stats.bytesDelivered.add(length);
+    deliveredBytes += length;
     if (!recipient.flushQueued) {
       recipient.flushQueued = true;
       unflushed.add(recipient);
@@ -217,25 +225,39 @@ final class ChatLoop extends TcpServer {
   }
 
   /**
-   * From the loop thread, a task runs after this turn's callbacks: the end of the batch. Called
-   * whenever there is something to write or to relay.
+   * Has {@link #endOfTurn()} write the pending output in the next loop turn, from its timer phase
+   * (a timer due now, scheduled on the loop thread, runs at the next turn, whose wait then does not
+   * block). Waiting that one turn costs no time when the loop is idle, and lets what arrives
+   * meanwhile join the same writes: lines that reached the kernel while this turn ran, and the
+   * batches of other loops, which would otherwise each cost every recipient a write of its own.
    */
   private void scheduleEndOfTurn() {
-    if (endOfTurnScheduled || (unflushed.isEmpty() && outgoing.position() == 0)) return;
+    if (endOfTurnScheduled || unflushed.isEmpty()) return;
     endOfTurnScheduled = true;
-    watcher.runInEventWatcherLoop(endOfTurn);
+    watcher.schedule(endOfTurn, 0, TimeUnit.NANOSECONDS);
   }
 
-  /** Hands the turn's lines to the other loops, then writes what every client has pending. */
+  /** Writes what every client has pending: one write each for everything queued since the last. */
   private void endOfTurn() {
     endOfTurnScheduled = false;
-    if (outgoing.position() > 0) relayBatch();
-    for (int i = 0; i < unflushed.size(); i++) {
-      Client client = unflushed.get(i);
-      client.flushQueued = false;
-      if (!client.closed) onWritable(client);
+    stats.bytesDelivered.add(deliveredBytes); // once per turn, not once per line and recipient
+    deliveredBytes = 0;
+    try {
+      for (int i = 0; i < unflushed.size(); i++) {
+        Client client = unflushed.get(i);
+        client.flushQueued = false;
+        if (!client.closed) onWritable(client);
+      }
+    } finally { // whatever failed, no client is left marked as queued and never written
+      for (Client client : unflushed) client.flushQueued = false;
+      unflushed.clear();
     }
-    unflushed.clear();
+  }
+
+  /** The task that hands the lines read in this turn's callbacks to the other loops. */
+  private void relayPending() {
+    relayScheduled = false;
+    if (outgoing.position() > 0) relayBatch();
   }
 
   /** Freezes the outgoing batch and hands it to every other loop: one task each, no waiting. */

@@ -374,7 +374,7 @@ abstract class TcpServer implements AutoCloseable {
    * {@code task}, logging whatever it throws. A timer's task needs it: what it throws would
    * complete a future that no one reads (and stop a periodic task for good).
    */
-  private Runnable logged(Runnable task) {
+  protected final Runnable logged(Runnable task) {
     return () -> {
       try {
         task.run();
