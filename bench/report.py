@@ -9,7 +9,7 @@ to a folder named `bench` beside OUTPUT_MD. Each target (issues 5 and 9) is judg
 a missed target is followed by its analysis from bench/analysis/<target id>.md, written by hand
 from a profile, so that the numbers are always generated and the explanations stay attached.
 With --only SECTION (one of SECTIONS: dispatch, tasks, churn, executor, servers, memory, idle,
-timers) the page has that section and its targets only, as `bench/run.sh --only SECTION` measures.
+timers, loops) the page has that section and its targets only, as `bench/run.sh --only SECTION` measures.
 
 Exits 1 when a workload has no result at all (a broken harness), never because of a number.
 """
@@ -32,7 +32,15 @@ IMPLS = {  # impl id -> display name, in table order
     "jdk-stpe": "JDK STPE",
     "netty-epoll": "Netty epoll",
     "netty-wheel": "Netty HashedWheelTimer",
+    "java-api-1": "EventWatcher (Java), 1 loop",
+    "java-api-2": "EventWatcher (Java), 2 loops",
+    "netty-epoll-1": "Netty epoll, 1 thread",
+    "netty-epoll-2": "Netty epoll, 2 threads",
+    "async": "execute() on the receiving loop",
+    "sync-watch": "watch() from the giving loop",
 }
+# Several loops: (the 2-loop impl, its 1-loop twin) compared by the loops_ratio of alternating rounds.
+LOOP_PAIRS = (("java-api-2", "java-api-1"), ("netty-epoll-2", "netty-epoll-1"))
 # Each impl keeps its colour in every plot (those added later take the next ones).
 COLOURS = {IMPLS[i]: svg.PALETTE[n] for n, i in enumerate(
     ("c-epoll", "c-eventfd", "cpp-core", "java-api", "java-api-baseline", "jdk-selector", "netty-epoll",
@@ -270,7 +278,45 @@ def targets(results):
     out.append(("idle", "An idle watcher makes no wakeups",
                 ", ".join(f"{IMPLS[i]} {w:.0f}" for i, w in idle.items()) or "not measured",
                 all(w == 0 for w in idle.values()) if idle else None))
-    return out + timer_targets(results)
+    return out + timer_targets(results) + loops_targets(results)
+
+
+def loops_ratio_text(results, workload, impl, param):
+    """'1.03× (rounds 0.98–1.10)' for the loops_ratio of impl at param, or None."""
+    median = results.get(workload, impl, param, "loops_ratio_median")
+    if median is None:
+        return None
+    lo, hi = (results.get(workload, impl, param, f"loops_ratio_{e}") for e in ("lo", "hi"))
+    return f"{median:.3f}×" + (f" (rounds {lo:.2f}–{hi:.2f})" if lo != hi else "")
+
+
+def loops_targets(results):
+    """The targets of issue 12 (several loops), as targets() returns them."""
+    out = []
+    for tid, workload, target, limit, unit in (
+            ("loops-http", "loops-http", "HTTP server CPU per request on 2 loops ≤ 1.05× 1 loop (median of the "
+             "2/1 ratios of alternating rounds)", 1.05, "connections"),
+            ("loops-chat", "chat", "Chat CPU per delivered line on 2 loops ≤ 1.1× 1 loop (median of the 2/1 "
+             "ratios of alternating rounds)", 1.1, "rounds/s")):
+        cases = {p: results.get(workload, "java-api-2", p, "loops_ratio_median") for p in results.params(workload)}
+        cases = {p: r for p, r in cases.items() if r is not None}
+        text = ", ".join(f"{loops_ratio_text(results, workload, 'java-api-2', p)} at {p} {unit}" for p in cases)
+        out.append((tid, target, text or "not measured", all(r <= limit for r in cases.values()) if cases else None))
+    big = results.params("chat-big")
+    text, met = "not measured", None
+    if big:
+        p = big[-1]
+        get = lambda metric: results.get("chat-big", "java-api-2", p, metric)
+        if get("deliveries") is not None:
+            text = (f"{fmt(get('deliveries'))} deliveries to {p} clients ({get('clients_loop_0') or 0:.0f} on loop 0, "
+                    f"{get('clients_loop_1') or 0:.0f} on loop 1), {get('lost_or_repeated'):.0f} lost, repeated or "
+                    "out of order")
+            met = (get("lost_or_repeated") == 0 and get("deliveries") > 0
+                   and (get("clients_loop_0") or 0) > 0 and (get("clients_loop_1") or 0) > 0)
+    out.append(("loops-chat-big", "Chat clients over 2 loops (10,000 in a full run): every line delivered exactly "
+                "once, in order",
+                text, met))
+    return out
 
 
 def best_peer(results, workload, param, metric, higher_is_better=True):
@@ -533,6 +579,58 @@ def _timers_section(add, results, plot_files, plot_dir_name):
         add("")
 
 
+def _loops_section(add, results, plot_files, plot_dir_name):
+    add("\n## 8. Several loops\n")
+    add("`http --threads 1` and `--threads 2` (one SO_REUSEPORT listener per loop, connections never cross "
+        "loops), beside the Netty responder of section 4 on an `EpollEventLoopGroup` of 1 and 2 threads (the "
+        "listener on one loop handing each accepted connection round-robin to the group). Nothing is pinned: "
+        "the second loop needs the second core, which wrk (one thread) shares with it. All four servers are up at "
+        "once and measured in alternating rounds; each row is the server's median round, and **2/1** is the "
+        "median (and range) of the per-round ratio of CPU per request, 2 loops over 1.\n")
+    for metric, label, higher in (("req_per_s", "Requests/s", True), ("cpu_us_per_req", "CPU µs per request", False),
+                                  ("p99_us", "Latency p99 (µs)", False)):
+        add(f"\n**{label}**\n")
+        add(table(results, "loops-http", metric, higher, "Connections", label, vs_c=False))
+    add("\n| Connections | Implementation | CPU per request, 2/1 |\n|---:|---|---:|")
+    for c in results.params("loops-http"):
+        for two, _ in LOOP_PAIRS:
+            text = loops_ratio_text(results, "loops-http", two, c)
+            if text:
+                add(f"| {c} | {IMPLS[two].split(',')[0]} | {text} |")
+    add("\nChat fan-out (`bench/.../probes/ChatLoad.java`): 100 clients of `chat --threads 1` and `--threads 2`, "
+        "20 of them talking, in rounds (each talker sends one 64-byte line, 1,980 deliveries a round), up to 4 "
+        "rounds in flight. *Rounds/s* is the offered load (the same work for both, so CPU per delivery compares "
+        "like with like); *max* sends as fast as the window allows, where ChatLoad's one thread competes with "
+        "the loops for the two cores. Every client checks every line: one lost, repeated or out of order fails "
+        "the run.\n")
+    for metric, label, higher in (("deliveries_per_s", "Deliveries/s", True),
+                                  ("cpu_ns_per_delivery", "Server CPU ns per delivered line", False)):
+        add(f"\n**{label}**\n")
+        add(table(results, "chat", metric, higher, "Rounds/s", label, vs_c=False))
+    add("\n| Rounds/s | CPU per delivery, 2/1 |\n|---:|---:|")
+    for p in results.params("chat"):
+        text = loops_ratio_text(results, "chat", "java-api-2", p)
+        if text:
+            add(f"| {p} | {text} |")
+    for p in results.params("chat-big"):
+        get = lambda metric: results.get("chat-big", "java-api-2", p, metric)
+        add(f"\n{p} clients on `chat --threads 2` ({get('clients_loop_0') or 0:.0f} and "
+            f"{get('clients_loop_1') or 0:.0f} per loop, as the kernel spread them), 10 talking as fast as the window "
+            f"allows: {fmt(get('deliveries'))} deliveries in the window, {fmt(get('deliveries_per_s'))}/s, "
+            f"{fmt(get('cpu_ns_per_delivery'))} ns of server CPU each; lost, repeated or out of order: "
+            f"{get('lost_or_repeated'):.0f}.\n")
+    add("\nHand-off (`HandoffProbe`): loop 0 of a two-loop `EventWatcherGroup` gives N descriptors to loop 1, "
+        "which watches each for READ. *execute()*: one task per descriptor that watches it on the receiving "
+        "loop (the group's documented way); *watch()*: the giving loop calls `watch` itself, which waits for the "
+        "receiving loop to apply it. Hand-offs/s runs until the receiving loop has watched the last one; the "
+        "giving loop's time is its own time per hand-off. Median of alternating rounds.\n")
+    add("| Descriptors | Hand-off | Hand-offs/s | Giving loop ns per hand-off |\n|---:|---|---:|---:|")
+    for p in results.params("handoff"):
+        for impl in results.impls("handoff"):
+            add(f"| {p} | {IMPLS[impl]} | {fmt(results.get('handoff', impl, p, 'handoffs_per_s'))} | "
+                f"{fmt(results.get('handoff', impl, p, 'giving_ns_per_handoff'))} |")
+
+
 # Section name (bench/run.sh --only) -> (the workloads it measures, what writes its part of the page).
 SECTIONS = {
     "dispatch": (["dispatch"], _dispatch_section),
@@ -543,13 +641,15 @@ SECTIONS = {
     "memory": (["memory"], _memory_section),
     "idle": (["idle"], _idle_section),
     "timers": ([*TIMER_WORKLOADS, "timer-lateness", "timer-memory"], _timers_section),
+    "loops": (["loops-http", "chat", "chat-big", "handoff"], _loops_section),
 }
 # Target id -> its section; a page of one section shows that section's targets only.
 TARGET_SECTIONS = {"dispatch-java-1000": "dispatch", "dispatch-java-1": "dispatch", "dispatch-core": "dispatch",
                    "alloc": "dispatch", "task-rtt": "tasks", "server-cpu": "servers", "server-rps": "servers",
                    "server-timeouts": "servers",
                    "idle": "idle", "timer-cancel-loop": "timers", "timer-peers": "timers",
-                   "timer-lateness": "timers", "timer-memory": "timers"}
+                   "timer-lateness": "timers", "timer-memory": "timers",
+                   "loops-http": "loops", "loops-chat": "loops", "loops-chat-big": "loops"}
 
 
 def document(results, meta, plot_files, plot_dir_name, only=None):

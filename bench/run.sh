@@ -5,7 +5,7 @@
 #   bench/run.sh --quick   CI smoke (~2-4 min): bench/target/quick/BENCHMARKS.md
 #   bench/run.sh [--quick] --only SECTION
 #                          one section (dispatch, tasks, churn, executor, memory,
-#                          idle, servers, timers): a page of that section only,
+#                          idle, servers, timers, loops): a page of that section only,
 #                          bench/target/{full,quick}/SECTION/BENCHMARKS.md
 #
 # Called by `./build.sh bench [--quick]`, which first builds the release
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 quick=false only=""
-sections=" dispatch tasks churn executor memory idle servers timers "
+sections=" dispatch tasks churn executor memory idle servers timers loops "
 usage() { echo "usage: $0 [--quick] [--only SECTION] (SECTION:$sections)" >&2; exit 2; }
 while (($#)); do
   case "$1" in
@@ -50,6 +50,8 @@ if $quick; then
   memory_fds=$((most_fds < 10000 ? most_fds : 10000)) idle_seconds=1
   server_args=(1 1 50)                   # warm-up s, measured s, connection counts...
   timer_pending=1000 lateness_samples=50 timer_count=10000
+  loops_args=(1 1 50)                    # warm-up s, measured s, HTTP connection counts...
+  loops_env=(ROUNDS=1 "CHAT_RATES=750 max" CHAT_BIG=2000 HANDOFF_FDS=1000)
   jvm_flags=(-Djmh.ignoreLock=true)      # a smoke run judges no timing: never refuse to run
   out_dir="$bench_dir/target/quick" report="$bench_dir/target/quick/BENCHMARKS.md"
 else
@@ -62,6 +64,8 @@ else
   server_args=(5 10 50 500 5000)
   export ROUNDS=7                        # alternating rounds of the servers' timeouts on/off
   timer_pending=1000,100000,1000000 lateness_samples=2000 timer_count=1000000
+  loops_args=(2 4 50 500 5000)
+  loops_env=(ROUNDS=5 "CHAT_RATES=250 750 1500 max" "CHAT_BIG=$(((most_fds - 1000) < 10000 ? most_fds - 1000 : 10000))" HANDOFF_FDS=5000)
   jvm_flags=()                           # JMH's lock: one measurement at a time
   out_dir="$bench_dir/target/full" report="$root/docs/BENCHMARKS.md"
 fi
@@ -197,6 +201,13 @@ if want timers; then
   done
 fi
 
+if want loops; then
+  step "8. several loops (nothing pinned)"
+  examples_jar=$(ls "$root"/java/examples/target/eventwatcher-examples-*.jar | grep -v original | head -1)
+  env "${loops_env[@]}" BENCH_JAR="$bench_jar" EXAMPLES_JAR="$examples_jar" \
+    "$bench_dir/run-loops.sh" "$results" "${loops_args[@]}"
+fi
+
 command_line="./build.sh bench"
 if $quick; then command_line+=" --quick"; fi
 if [[ -n "$only" ]]; then command_line+=" --only $only"; fi
@@ -211,7 +222,7 @@ if [[ -n "$only" ]]; then command_line+=" --only $only"; fi
   echo "netty=$(sed -n 's|.*<netty.version>\(.*\)</netty.version>.*|\1|p' "$bench_dir/pom.xml") (netty-transport-native-epoll)"
   echo "wrk=$(wrk -v 2>&1 | head -1)"
   echo "fd_limit=$(ulimit -Hn) (hard RLIMIT_NOFILE: the most watched fds measured is $most_fds)"
-  echo "durations=dispatch ${native_dispatch[*]} (C/C++ warm-up ms, iterations, ms) and JMH ${jmh_args[*]}; tasks ${task_args[*]}; churn ${churn_args[*]}; servers ${server_args[*]} (warm-up s, measured s, connections); timers: JMH with ${timer_pending} pending, lateness ${lateness_samples} samples, memory with ${timer_count} pending"
+  echo "durations=dispatch ${native_dispatch[*]} (C/C++ warm-up ms, iterations, ms) and JMH ${jmh_args[*]}; tasks ${task_args[*]}; churn ${churn_args[*]}; servers ${server_args[*]} (warm-up s, measured s, connections); loops ${loops_args[*]} (warm-up s, measured s, HTTP connections) with ${loops_env[*]}; timers: JMH with ${timer_pending} pending, lateness ${lateness_samples} samples, memory with ${timer_count} pending"
 } >"$run_dir/meta.txt"
 
 step "report: $report"

@@ -44,6 +44,7 @@ final class ChatLoop extends TcpServer {
   static final int BATCH_BYTES = 64 * 1024;
 
   private static final int MAX_READS_PER_CALL = 16;
+  private static final int INITIAL_INBOUND = 4096;
 
   private final ChatServer.Config config;
   private final ChatServer.Stats stats;
@@ -165,6 +166,7 @@ final class ChatLoop extends TcpServer {
       disconnect(sender, "line longer than " + config.maxLineBytes + " bytes");
       return false;
     }
+    if (!in.hasRemaining()) sender.growInbound(); // a partial line fills it: make room
     return !sender.closed;
   }
 
@@ -328,8 +330,10 @@ final class ChatLoop extends TcpServer {
     final SocketChannel channel;
     final int fd;
     final String name;
-    final ByteBuffer in = ByteBuffer.allocateDirect(config.maxLineBytes + 1);
-    final ByteBuffer lineView = in.duplicate(); // reused to hand a line to recipients
+    // Starts small and doubles while a line needs it, up to the longest line plus its newline:
+    // ten thousand quiet clients then hold 40 MB of buffers, not 640.
+    ByteBuffer in = ByteBuffer.allocateDirect(Math.min(INITIAL_INBOUND, config.maxLineBytes + 1));
+    ByteBuffer lineView = in.duplicate(); // reused to hand a line to recipients
     final Outbound out;
     int scanned; // bytes at the front of `in` already searched for a newline
     boolean flushQueued; // in `unflushed`
@@ -340,6 +344,16 @@ final class ChatLoop extends TcpServer {
       this.fd = FileDescriptors.fd(channel);
       this.name = "#" + fd + " " + channel.getRemoteAddress();
       this.out = new Outbound(watcher, fd, config.maxPendingBytes, ignored -> onWritable(this));
+    }
+
+    /** Doubles the inbound buffer (within the line limit), keeping what it holds. */
+    void growInbound() {
+      int capacity = Math.min(2 * in.capacity(), config.maxLineBytes + 1);
+      if (capacity == in.capacity()) return;
+      ByteBuffer grown = ByteBuffer.allocateDirect(capacity);
+      grown.put(in.flip());
+      in = grown;
+      lineView = grown.duplicate();
     }
   }
 }

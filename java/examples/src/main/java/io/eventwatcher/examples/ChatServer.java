@@ -167,7 +167,8 @@ public final class ChatServer implements AutoCloseable {
 
   /**
    * Stops accepting, disconnects every client, ends the loop threads and logs a summary of all
-   * loops. Idempotent; any thread but the server's loops.
+   * loops: every counter, and the connections each loop accepted. Idempotent; any thread but the
+   * server's loops.
    *
    * @throws IllegalStateException on a loop thread of the server, which would wait for itself
    */
@@ -175,7 +176,13 @@ public final class ChatServer implements AutoCloseable {
   public void close() {
     loops.close();
     errors.flush();
-    if (summaryLogged.compareAndSet(false, true)) log(config, "summary: " + stats);
+    if (summaryLogged.compareAndSet(false, true)) {
+      StringBuilder perLoop = new StringBuilder();
+      for (ChatLoop loop : loops.loops()) {
+        perLoop.append(perLoop.length() == 0 ? "" : ",").append(loop.connectionsAccepted());
+      }
+      log(config, "summary: " + stats + " loops=" + threads() + " connections_per_loop=" + perLoop);
+    }
   }
 
   /** Logs one line to {@code config.log}, if any. Any thread. */

@@ -340,6 +340,24 @@ class ChatServerTest {
   }
 
   @Test
+  void aLineMuchLongerThanTheFirstBufferArrivesWhole() throws Exception {
+    try (ChatServer server = start(1 << 20, 64 * 1024);
+        Socket talker = connect(server.port());
+        Socket listener = connect(server.port())) {
+      awaitCount(server.stats().connections::get, 2);
+      byte[] line = new byte[60 * 1024 + 1]; // the inbound buffer starts at 4 KiB and grows
+      for (int i = 0; i < line.length - 1; i++) line[i] = (byte) ('a' + i % 26);
+      line[line.length - 1] = '\n';
+      sendChopped(talker, List.of(line, line(9, 0)), new Random(3));
+      assertEquals(
+          List.of(
+              new String(line, 0, line.length - 1, StandardCharsets.US_ASCII),
+              new String(line(9, 0), StandardCharsets.US_ASCII).strip()),
+          readLines(listener, 2));
+    }
+  }
+
+  @Test
   void overlongLineClosesItsSender() throws Exception {
     try (ChatServer server = start(1 << 20, 1024);
         Socket talker = connect(server.port());
