@@ -296,9 +296,11 @@ def loops_targets(results):
     for tid, workload, target, limit, unit in (
             ("loops-http", "loops-http", "HTTP server CPU per request on 2 loops ≤ 1.05× 1 loop (median of the "
              "2/1 ratios of alternating rounds)", 1.05, "connections"),
-            ("loops-chat", "chat", "Chat CPU per delivered line on 2 loops ≤ 1.1× 1 loop (median of the 2/1 "
-             "ratios of alternating rounds)", 1.1, "rounds/s")):
-        cases = {p: results.get(workload, "java-api-2", p, "loops_ratio_median") for p in results.params(workload)}
+            ("loops-chat", "chat", "Chat CPU per delivered line on 2 loops ≤ 1.1× 1 loop at the same offered "
+             "load (median of the 2/1 ratios of alternating rounds)", 1.1, "rounds/s")):
+        # The chat's "max" rows do different amounts of work on 1 and 2 loops: shown, not judged.
+        cases = {p: results.get(workload, "java-api-2", p, "loops_ratio_median") for p in results.params(workload)
+                 if p != "max"}
         cases = {p: r for p, r in cases.items() if r is not None}
         text = ", ".join(f"{loops_ratio_text(results, workload, 'java-api-2', p)} at {p} {unit}" for p in cases)
         out.append((tid, target, text or "not measured", all(r <= limit for r in cases.values()) if cases else None))
@@ -599,10 +601,12 @@ def _loops_section(add, results, plot_files, plot_dir_name):
                 add(f"| {c} | {IMPLS[two].split(',')[0]} | {text} |")
     add("\nChat fan-out (`bench/.../probes/ChatLoad.java`): 100 clients of `chat --threads 1` and `--threads 2`, "
         "20 of them talking, in rounds (each talker sends one 64-byte line, 1,980 deliveries a round), up to 4 "
-        "rounds in flight. *Rounds/s* is the offered load (the same work for both, so CPU per delivery compares "
-        "like with like); *max* sends as fast as the window allows, where ChatLoad's one thread competes with "
-        "the loops for the two cores. Every client checks every line: one lost, repeated or out of order fails "
-        "the run.\n")
+        "rounds in flight. *Rounds/s* is the offered load, the talkers taking turns at an even pace (line s of "
+        "round r leaves at (r + s/20) / rate): the same work for 1 and 2 loops, so CPU per delivery compares like "
+        "with like, and the target is judged on these rows. *max* sends every round in one burst as fast as the "
+        "window allows: the capacity, where ChatLoad's one thread competes with the loops for the two cores and "
+        "1 and 2 loops do different amounts of work (shown, not judged). Every client checks every line: one "
+        "lost, repeated or out of order fails the run.\n")
     for metric, label, higher in (("deliveries_per_s", "Deliveries/s", True),
                                   ("cpu_ns_per_delivery", "Server CPU ns per delivered line", False)):
         add(f"\n**{label}**\n")

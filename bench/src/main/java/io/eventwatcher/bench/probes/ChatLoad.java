@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Chat fan-out load: CLIENTS clients of a running chat server, of which the first SENDERS talk, and
@@ -24,13 +25,14 @@ import java.util.Locale;
  * padding, newline), so a round is SENDERS lines and SENDERS × (CLIENTS − 1) deliveries. Up to
  * {@link #WINDOW} rounds are in flight: round r + WINDOW is sent once round r has reached every
  * client, which keeps a queue from growing (the server's slow-reader limit never comes near). With
- * ROUNDS_PER_S above 0 the rounds are also paced: round i leaves at start + i / ROUNDS_PER_S (or
- * when the window allows, if later), an offered load that does not depend on the server's speed, so
- * that CPU per delivery compares the same work; with 0 a round leaves as soon as the window allows,
- * and deliveries/s is the server's (and this one thread's) capacity. One thread does everything
- * through a JDK {@link Selector}, independent of the library under test. Each client's lines are
- * checked as they arrive: a line from a sender must be that sender's next one, so a lost, repeated
- * or reordered line fails the run at once (exit 1).
+ * ROUNDS_PER_S above 0 the lines are paced and spread: line s of round r leaves at start + (r + s /
+ * SENDERS) / ROUNDS_PER_S (or when the window allows, if later), so the talkers take turns at an
+ * even pace, as independent people would, and the offered load does not depend on the server's
+ * speed: CPU per delivery then compares the same work. With 0 every round leaves in one burst as
+ * soon as the window allows, and deliveries/s is the server's (and this one thread's) capacity. One
+ * thread does everything through a JDK {@link Selector}, independent of the library under test.
+ * Each client's lines are checked as they arrive: a line from a sender must be that sender's next
+ * one, so a lost, repeated or reordered line fails the run at once (exit 1).
  *
  * <p>After WARMUP_S seconds of rounds, the measured window lasts SECONDS (whole rounds). Prints, on
  * stdout, under the WORKLOAD, IMPL and PARAM given:
@@ -64,16 +66,17 @@ public final class ChatLoad {
   private final Selector selector;
   private final ByteBuffer in = ByteBuffer.allocateDirect(1 << 16);
   private final ByteBuffer out = ByteBuffer.allocateDirect(LINE_BYTES);
-  private final long periodNanos; // 0: unpaced
-  private long nextRoundAt; // paced: when the next round is due
-  private long roundsSent;
+  private final long linePeriodNanos; // paced: between one line and the next; 0: unpaced
+  private long pacingStart;
+  private long linesSent; // line s of round r is number r * senders + s
+  private long roundsSent; // rounds with at least one line sent
   private long roundsDone;
   private long deliveries;
 
   private ChatLoad(int port, int clientCount, int senders, double roundsPerSecond)
       throws IOException {
     this.senders = senders;
-    this.periodNanos = roundsPerSecond > 0 ? (long) (1e9 / roundsPerSecond) : 0;
+    this.linePeriodNanos = roundsPerSecond > 0 ? (long) (1e9 / roundsPerSecond / senders) : 0;
     this.clients = new SocketChannel[clientCount];
     this.nextSeq = new int[clientCount][senders];
     this.partial = new byte[clientCount][LINE_BYTES];
@@ -145,16 +148,18 @@ public final class ChatLoad {
   private void runFor(double seconds) throws IOException {
     long now = System.nanoTime();
     long end = now + (long) (seconds * 1e9);
-    nextRoundAt = now;
+    pacingStart = now - linesSent * linePeriodNanos; // the next line is due now
     sendDue(now);
     while ((now = System.nanoTime()) < end) {
-      boolean windowFull = roundsSent >= roundsDone + WINDOW;
-      long wait = periodNanos == 0 || windowFull ? STALL_NANOS : nextRoundAt - now;
-      if (wait > 0) receive(wait); // a full window waits for lines, however late the next round
+      long wait = canSend() ? dueAt() - now : STALL_NANOS;
+      if (wait > 0) receive(wait); // a full window waits for lines, however late the next one
       sendDue(System.nanoTime());
     }
-    long target = roundsSent; // rounds sent before the deadline: all must complete
-    while (roundsDone < target) receive();
+    while (linesSent % senders != 0) { // complete the round in progress
+      if (canSend()) sendLine();
+      else receive();
+    }
+    while (roundsDone < roundsSent) receive(); // rounds sent before the deadline all complete
   }
 
   private void receive() throws IOException {
@@ -166,22 +171,32 @@ public final class ChatLoad {
     while (roundsDone < roundsSent) receive();
   }
 
-  /** Sends the rounds that are due and that the window allows. */
-  private void sendDue(long now) throws IOException {
-    while (roundsSent < roundsDone + WINDOW && (periodNanos == 0 || now >= nextRoundAt)) {
-      sendRound();
-      nextRoundAt += periodNanos;
-    }
+  /** Whether the window lets the next line go: its round is at most WINDOW - 1 ahead. */
+  private boolean canSend() {
+    return linesSent / senders < roundsDone + WINDOW;
   }
 
-  private void sendRound() throws IOException {
-    long round = roundsSent++;
-    deliveredInRound[(int) (round % WINDOW)] = 0;
-    for (int s = 0; s < senders; s++) {
-      out.clear().put(line(s, round)).flip();
-      while (out.hasRemaining()) {
-        if (clients[s].write(out) == 0) Thread.onSpinWait(); // 256 bytes in flight: never full
-      }
+  /** When the next line is due (paced), or now (unpaced). */
+  private long dueAt() {
+    return linePeriodNanos == 0 ? Long.MIN_VALUE : pacingStart + linesSent * linePeriodNanos;
+  }
+
+  /** Sends the lines that are due and that the window allows. */
+  private void sendDue(long now) throws IOException {
+    while (canSend() && now >= dueAt()) sendLine();
+  }
+
+  private void sendLine() throws IOException {
+    long round = linesSent / senders;
+    int s = (int) (linesSent % senders);
+    if (s == 0) {
+      deliveredInRound[(int) (round % WINDOW)] = 0;
+      roundsSent++;
+    }
+    linesSent++;
+    out.clear().put(line(s, round)).flip();
+    while (out.hasRemaining()) {
+      if (clients[s].write(out) == 0) Thread.onSpinWait(); // 256 bytes in flight: never full
     }
   }
 
@@ -196,12 +211,18 @@ public final class ChatLoad {
   }
 
   /**
-   * Waits up to {@code nanos} (rounded up to a millisecond, the Selector's unit) for lines, and
+   * Waits up to {@code nanos} for lines (below a millisecond, the Selector's unit, by parking), and
    * checks what arrived. Fails if nothing arrives for 30 s while rounds are in flight.
    */
   private void receive(long nanos) throws IOException {
-    long millis = Math.max(1, (nanos + 999_999) / 1_000_000);
-    if (selector.select(millis) == 0) {
+    int ready;
+    if (nanos >= 1_000_000) {
+      ready = selector.select((nanos + 999_999) / 1_000_000);
+    } else if ((ready = selector.selectNow()) == 0) {
+      LockSupport.parkNanos(nanos); // below the Selector's millisecond: the pace needs finer waits
+      ready = selector.selectNow();
+    }
+    if (ready == 0) {
       if (nanos >= STALL_NANOS && roundsDone < roundsSent) {
         throw new IOException("no line for 30 s: rounds done " + roundsDone + " of " + roundsSent);
       }
