@@ -10,8 +10,8 @@
 # built them, and the jar installed into ~/.m2 as
 # io.eventwatcher:eventwatcher:0.1.0-baseline. Only public API is used by the
 # benchmarks, so the same sources compile against both, except the timer
-# benchmarks and probes (*Timer*.java): the baseline has no timers, and its jar
-# leaves them out.
+# benchmarks and probes (*Timer*.java) and the hand-off probe: the baseline has
+# no timers and no EventWatcherGroup, and its jar leaves them out.
 set -euo pipefail
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,5 +30,6 @@ cmake --build "$work/tree/build/release" -j 2 >/dev/null
   mvn -B -q -ntp install:install-file -Dfile="target/eventwatcher-0.1.0.jar" -DgroupId=io.eventwatcher \
     -DartifactId=eventwatcher -Dversion=0.1.0-baseline -Dpackaging=jar)
 mvn -B -q -ntp -f "$bench_dir/pom.xml" package -Deventwatcher.version=0.1.0-baseline \
-  -Dbench.buildDirectory="$bench_dir/target/baseline" -Dbench.exclude='**/*Timer*.java'
+  -Dbench.buildDirectory="$bench_dir/target/baseline" -Dbench.exclude='**/*Timer*.java' \
+  -Dbench.exclude.also='**/HandoffProbe.java'
 echo "baseline: $bench_dir/target/baseline/benchmarks.jar (library at $commit)" >&2
