@@ -311,8 +311,8 @@ def loops_targets(results):
         get = lambda metric: results.get("chat-big", "java-api-2", p, metric)
         if get("deliveries") is not None:
             text = (f"{fmt(get('deliveries'))} deliveries to {p} clients ({get('clients_loop_0') or 0:.0f} on loop 0, "
-                    f"{get('clients_loop_1') or 0:.0f} on loop 1), {get('lost_or_repeated'):.0f} lost, repeated or "
-                    "out of order")
+                    f"{get('clients_loop_1') or 0:.0f} on loop 1), {fmt(get('lost_or_repeated'), 0)} lost, "
+                    "repeated or out of order")
             met = (get("lost_or_repeated") == 0 and get("deliveries") > 0
                    and (get("clients_loop_0") or 0) > 0 and (get("clients_loop_1") or 0) > 0)
     out.append(("loops-chat-big", "Chat clients over 2 loops (10,000 in a full run): every line delivered exactly "
@@ -622,7 +622,7 @@ def _loops_section(add, results, plot_files, plot_dir_name):
             f"{get('clients_loop_1') or 0:.0f} per loop, as the kernel spread them), 10 talking as fast as the window "
             f"allows: {fmt(get('deliveries'))} deliveries in the window, {fmt(get('deliveries_per_s'))}/s, "
             f"{fmt(get('cpu_ns_per_delivery'))} ns of server CPU each; lost, repeated or out of order: "
-            f"{get('lost_or_repeated'):.0f}.\n")
+            f"{fmt(get('lost_or_repeated'), 0)}.\n")
     add("\nHand-off (`HandoffProbe`): loop 0 of a two-loop `EventWatcherGroup` gives N descriptors to loop 1, "
         "which watches each for READ. *execute()*: one task per descriptor that watches it on the receiving "
         "loop (the group's documented way); *watch()*: the giving loop calls `watch` itself, which waits for the "

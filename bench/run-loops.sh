@@ -89,6 +89,8 @@ stop_servers "${chat[@]}"
 
 # --- chat_big clients over 2 loops, 10 talking: every line to every client once, in order ---
 workload=chat-big
+log_dir=$base_dir/loops-chat-big
+mkdir -p "$log_dir"
 start_servers java-api-2
 chat_load java-api-2 "$chat_big" "$chat_big" 10 max "$duration" | tee -a "$results" >&2
 stop_servers java-api-2

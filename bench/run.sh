@@ -65,7 +65,7 @@ else
   export ROUNDS=7                        # alternating rounds of the servers' timeouts on/off
   timer_pending=1000,100000,1000000 lateness_samples=2000 timer_count=1000000
   loops_args=(2 4 50 500 5000)
-  loops_env=(ROUNDS=5 "CHAT_RATES=250 750 1500 max" "CHAT_BIG=$(((most_fds - 1000) < 10000 ? most_fds - 1000 : 10000))" HANDOFF_FDS=5000)
+  loops_env=(ROUNDS=5 "CHAT_RATES=250 750 1500 max" "CHAT_BIG=$(((most_fds - 1000) < 10000 ? most_fds - 1000 : 10000))" HANDOFF_FDS=$(((most_fds / 2 - 500) < 5000 ? most_fds / 2 - 500 : 5000)))
   jvm_flags=()                           # JMH's lock: one measurement at a time
   out_dir="$bench_dir/target/full" report="$root/docs/BENCHMARKS.md"
 fi

@@ -6,7 +6,9 @@
 # The sourcing script sets, after sourcing: commands (impl id -> command line; every server
 # prints "...127.0.0.1:PORT..." once listening), log_dir, warmup, duration,
 # rounds, server_cpu and load_cpu (command prefixes, e.g. taskset, or empty),
-# workload (the RESULT lines' workload), and an EXIT trap that calls cleanup.
+# and workload (the RESULT lines' workload). The library sets an EXIT trap that
+# kills every server it started (cleanup); a script with its own EXIT trap must
+# call cleanup from it.
 
 ticks_per_s=$(getconf CLK_TCK)
 # IPv4 sockets, as the C and C++ servers use (the JDK's are dual-stack IPv6 otherwise).
@@ -167,9 +169,10 @@ round_ratios() {
   local results=$1 param=$2 name=$3 num=$4 den=$5 round
   for round in $(seq "$rounds"); do
     paste <(cpu_of "$log_dir/$num-$param-$round.result") <(cpu_of "$log_dir/$den-$param-$round.result")
-  done | awk '{ print $1 / $2 }' | sort -g | awk -v w="$workload" -v p="$param" -v impl="$num" -v n="$name" '
+  done | awk '$2 > 0 { print $1 / $2 }' | sort -g | awk -v w="$workload" -v p="$param" -v impl="$num" -v n="$name" '
     { r[NR] = $1 }
     END {
+      if (NR == 0) exit # no round with CPU time to divide by: no ratio
       printf "RESULT\t%s\t%s\t%s\t%s_median\t%.4f\n", w, impl, p, n, r[int((NR + 1) / 2)]
       printf "RESULT\t%s\t%s\t%s\t%s_lo\t%.4f\n", w, impl, p, n, r[1]
       printf "RESULT\t%s\t%s\t%s\t%s_hi\t%.4f\n", w, impl, p, n, r[NR]

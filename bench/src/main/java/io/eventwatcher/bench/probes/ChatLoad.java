@@ -9,6 +9,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.locks.LockSupport;
 
@@ -34,8 +35,9 @@ import java.util.concurrent.locks.LockSupport;
  * Each client's lines are checked as they arrive: a line from a sender must be that sender's next
  * one, so a lost, repeated or reordered line fails the run at once (exit 1).
  *
- * <p>After WARMUP_S seconds of rounds, the measured window lasts SECONDS (whole rounds). Prints, on
- * stdout, under the WORKLOAD, IMPL and PARAM given:
+ * <p>Once every client has joined (see {@link #sync()}) and after WARMUP_S seconds of rounds, the
+ * measured window lasts SECONDS (whole rounds). Prints, on stdout, under the WORKLOAD, IMPL and
+ * PARAM given:
  *
  * <pre>
  * RESULT	WORKLOAD	IMPL	PARAM	deliveries	N          (lines received by clients in the window)
@@ -72,6 +74,8 @@ public final class ChatLoad {
   private long roundsSent; // rounds with at least one line sent
   private long roundsDone;
   private long deliveries;
+  private final boolean[] synced; // [client]: has received a marker of sync()
+  private int syncedCount;
 
   private ChatLoad(int port, int clientCount, int senders, double roundsPerSecond)
       throws IOException {
@@ -89,6 +93,28 @@ public final class ChatLoad {
       channel.configureBlocking(false);
       channel.register(selector, SelectionKey.OP_READ, c);
       clients[c] = channel;
+    }
+    this.synced = new boolean[clientCount];
+  }
+
+  /**
+   * Client 0 sends a marker line every 10 ms until every other client has received one: then the
+   * server has taken every client in (a connect returns before the server accepts), and no round
+   * can reach a client before the server knows it. Markers are skipped wherever they arrive.
+   */
+  private void sync() throws IOException {
+    long deadline = System.nanoTime() + STALL_NANOS;
+    byte[] marker = new byte[LINE_BYTES];
+    Arrays.fill(marker, (byte) '.');
+    marker[0] = 'S';
+    marker[LINE_BYTES - 1] = '\n';
+    while (syncedCount < clients.length - 1) {
+      if (System.nanoTime() > deadline) {
+        throw new IOException("only " + syncedCount + " clients joined within 30 s");
+      }
+      out.clear().put(marker).flip();
+      while (out.hasRemaining()) clients[0].write(out);
+      receive(10_000_000L);
     }
   }
 
@@ -121,6 +147,7 @@ public final class ChatLoad {
       return 2;
     }
     ChatLoad load = new ChatLoad(port, clients, senders, roundsPerSecond);
+    load.sync();
     load.runFor(warmup);
     long cpuBefore = cpuTicks(serverPid);
     long deliveriesBefore = load.deliveries;
@@ -253,6 +280,13 @@ public final class ChatLoad {
   }
 
   private void check(int c, byte[] line) throws IOException {
+    if (line[0] == 'S') { // a marker of sync()
+      if (!synced[c]) {
+        synced[c] = true;
+        syncedCount++;
+      }
+      return;
+    }
     int colon = indexOf(line, 0);
     int second = indexOf(line, colon + 1);
     int s = parse(line, 0, colon);

@@ -3,6 +3,7 @@ package io.eventwatcher.examples;
 import io.eventwatcher.EventWatcher;
 import io.eventwatcher.FileDescriptors;
 import io.eventwatcher.NativeIO;
+import io.eventwatcher.WatchCallback;
 import io.eventwatcher.WatchFlag;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,6 +14,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One loop of {@link ChatServer}: its listener and its clients, all on one {@link EventWatcher}
@@ -29,19 +32,33 @@ import java.util.concurrent.TimeUnit;
  *
  * <p><b>Across loops.</b> A line is queued at once for the other clients of its sender's loop, and
  * appended to this loop's <em>outgoing batch</em>. When the turn's callbacks are done (or sooner,
- * when the batch reaches {@link #BATCH_BYTES} or {@code maxPendingBytes}) the batch is frozen into
- * one immutable array and handed to every other loop as one task ({@link #relay}); that loop queues
- * the whole array for each of its clients. So fan-out crosses loops once per other loop per batch,
- * not once per line or per recipient, and no loop ever waits for another: the hand-off is {@link
- * EventWatcher#execute}, which returns at once. Exactly once and in each sender's order: a line
- * enters exactly one batch, on its sender's loop, in the order its sender's bytes were read; tasks
- * from one thread to a watcher run in submission order; and a receiving loop appends each batch
- * whole to each recipient's queue, so lines never interleave or repeat. The sender's own loop never
- * sends a line back to its sender, and the other loops cannot hold the sender.
+ * when the batch reaches {@link #BATCH_BYTES} or a quarter of {@code maxPendingBytes}) the batch is
+ * frozen into one immutable array and handed to every other loop as one task ({@link #relay}); that
+ * loop queues the whole array for each of its clients. So fan-out crosses loops once per other loop
+ * per batch, not once per line or per recipient, and no loop ever waits for another: the hand-off
+ * is {@link EventWatcher#execute}, which returns at once. Exactly once and in each sender's order:
+ * a line enters exactly one batch, on its sender's loop, in the order its sender's bytes were read;
+ * tasks from one thread to a watcher run in submission order; and a receiving loop appends each
+ * batch whole to each recipient's queue, so lines never interleave or repeat. The sender's own loop
+ * never sends a line back to its sender, and the other loops cannot hold the sender.
+ *
+ * <p><b>Flow control.</b> Each loop counts the batch bytes handed to it and not yet queued (its
+ * backlog). A loop that hands a batch to a peer whose backlog passes {@link #RELAY_HIGH} stops
+ * reading its own clients until every peer is back under {@link #RELAY_LOW}; the peer that drains
+ * wakes it. So a loop never fans out more than it can, and the kernel's buffers and TCP push back
+ * on fast talkers, as with one loop, which reads no faster than it relays.
  */
 final class ChatLoop extends TcpServer {
   /** Most bytes of lines in one batch for the other loops. */
   static final int BATCH_BYTES = 64 * 1024;
+
+  /**
+   * Batch bytes handed to a loop and not yet queued there, above which the loops that send to it
+   * stop reading their clients, and below which ({@link #RELAY_LOW}) they read again.
+   */
+  static final int RELAY_HIGH = 4 * BATCH_BYTES;
+
+  static final int RELAY_LOW = BATCH_BYTES;
 
   private static final int MAX_READS_PER_CALL = 16;
   private static final int INITIAL_INBOUND = 4096;
@@ -51,6 +68,10 @@ final class ChatLoop extends TcpServer {
   private final int batchLimit; // a batch never exceeds what a recipient may have pending
   // Set once by join(), before listen(): every callback and task of this loop comes after it.
   private List<ChatLoop> peers = List.of();
+  // Any thread: batch bytes handed to this loop, not yet queued for its clients (senders add,
+  // this loop subtracts); and whether a paused sender waits for it to fall to RELAY_LOW.
+  private final AtomicLong relayBacklog = new AtomicLong();
+  private final AtomicBoolean drainWanted = new AtomicBoolean();
   // Loop thread only:
   private final List<Client> clients = new ArrayList<>();
   private final TimeoutQueue<Client> idle; // every client, by when it last sent something
@@ -62,6 +83,8 @@ final class ChatLoop extends TcpServer {
   private final Runnable relayTask = this::relayPending;
   private boolean relayScheduled;
   private long deliveredBytes; // queued for recipients since the last endOfTurn
+  private boolean readingPaused; // a peer's backlog is over RELAY_HIGH: clients are not read
+  private final List<Client> held = new ArrayList<>(); // readable while paused: READ unwatched
 
   /**
    * Serves {@code listener} on {@code watcher}; {@code stats} are the server's, shared by its
@@ -76,7 +99,8 @@ final class ChatLoop extends TcpServer {
     super(listener, watcher, config.maxConnections, stats);
     this.config = config;
     this.stats = stats;
-    this.batchLimit = Math.min(BATCH_BYTES, config.maxPendingBytes);
+    // A quarter of the limit: a recipient with some output pending still takes a whole batch.
+    this.batchLimit = Math.max(1, Math.min(BATCH_BYTES, config.maxPendingBytes / 4));
     this.idle = new TimeoutQueue<>(config.idleTimeout, this::idleTimedOut);
     // A line of maxLineBytes plus its newline fits even when the limit is smaller (such a line is
     // then too long for every recipient, on every loop, and drops them as slow).
@@ -100,7 +124,7 @@ final class ChatLoop extends TcpServer {
   protected void accepted(SocketChannel channel) throws IOException {
     purgeClosed();
     Client client = new Client(channel);
-    watcher.watch(client.fd, WatchFlag.READ, fd -> onReadable(client));
+    watcher.watch(client.fd, WatchFlag.READ, client.onRead);
     clients.add(client);
     idle.enter(client);
     log("client " + client.name + " connected");
@@ -108,7 +132,13 @@ final class ChatLoop extends TcpServer {
 
   @Override
   protected void closeConnections() {
+    endOfTurn(); // what is queued goes out first, best effort
     for (Client client : new ArrayList<>(clients)) disconnect(client, "server shutting down");
+  }
+
+  /** Batch bytes handed to this loop and not yet queued for its clients. Any thread. */
+  long relayBacklog() {
+    return relayBacklog.get();
   }
 
   @Override
@@ -134,13 +164,17 @@ final class ChatLoop extends TcpServer {
       // cap keeps one fast sender from starving the others within a turn; it is called again on
       // the next turn while data remains.
       for (int reads = 0; reads < MAX_READS_PER_CALL; reads++) {
+        if (readingPaused) { // another loop is behind with this loop's batches
+          hold(client);
+          return;
+        }
         int n = NativeIO.read(client.fd, client.in);
         if (n == 0 && client.in.hasRemaining()) return; // would block: wait for the next event
         if (n < 0) { // EOF: the client closed its side; a trailing partial line is dropped
           disconnect(client, "closed the connection");
           return;
         }
-        // Queues complete lines for the others; they are written at the end of the turn.
+        // Queues complete lines for the others; they are written in the next turn.
         if (!relayLines(client)) return;
       }
     } catch (IOException e) {
@@ -166,7 +200,14 @@ final class ChatLoop extends TcpServer {
       disconnect(sender, "line longer than " + config.maxLineBytes + " bytes");
       return false;
     }
-    if (!in.hasRemaining()) sender.growInbound(); // a partial line fills it: make room
+    if (!in.hasRemaining()) { // a partial line fills it: make room
+      try {
+        sender.growInbound();
+      } catch (OutOfMemoryError | RuntimeException e) { // no direct memory: never spin on it
+        disconnect(sender, "no memory for a " + partial + "-byte partial line: " + e);
+        return false;
+      }
+    }
     return !sender.closed;
   }
 
@@ -186,18 +227,18 @@ final class ChatLoop extends TcpServer {
     purgeClosed();
     if (!peers.isEmpty()) {
       if (outgoing.position() > 0 && outgoing.position() + length > batchLimit) relayBatch();
-      if (outgoing.position() == 0 && !relayScheduled) {
-        relayScheduled = true;
-        watcher.runInEventWatcherLoop(relayTask);
-      }
       outgoing.put(line.limit(offset + length).position(offset));
+      if (!relayScheduled) {
+        watcher.runInEventWatcherLoop(relayTask);
+        relayScheduled = true; // once the task is queued: a refusal leaves it to be tried again
+      }
     }
     scheduleEndOfTurn();
   }
 
   /**
    * Queues bytes {@code [offset, offset + length)} of {@code bytes} for {@code recipient}, to be
-   * written at the end of the turn; drops the recipient as too slow if they do not fit.
+   * written in the next turn; drops the recipient as too slow if they do not fit.
    */
   private void offer(Client recipient, ByteBuffer bytes, int offset, int length) {
     bytes.limit(offset + length).position(offset);
@@ -235,8 +276,8 @@ final class ChatLoop extends TcpServer {
    */
   private void scheduleEndOfTurn() {
     if (endOfTurnScheduled || unflushed.isEmpty()) return;
-    endOfTurnScheduled = true;
     watcher.schedule(endOfTurn, 0, TimeUnit.NANOSECONDS);
+    endOfTurnScheduled = true; // once scheduled: a refusal leaves it to be tried again
   }
 
   /** Writes what every client has pending: one write each for everything queued since the last. */
@@ -244,16 +285,16 @@ final class ChatLoop extends TcpServer {
     endOfTurnScheduled = false;
     stats.bytesDelivered.add(deliveredBytes); // once per turn, not once per line and recipient
     deliveredBytes = 0;
-    try {
-      for (int i = 0; i < unflushed.size(); i++) {
-        Client client = unflushed.get(i);
-        client.flushQueued = false;
+    for (int i = 0; i < unflushed.size(); i++) {
+      Client client = unflushed.get(i);
+      client.flushQueued = false;
+      try {
         if (!client.closed) onWritable(client);
+      } catch (RuntimeException e) { // one client's failure must not leave the others unwritten
+        disconnect(client, "writing failed: " + e);
       }
-    } finally { // whatever failed, no client is left marked as queued and never written
-      for (Client client : unflushed) client.flushQueued = false;
-      unflushed.clear();
     }
+    unflushed.clear();
   }
 
   /** The task that hands the lines read in this turn's callbacks to the other loops. */
@@ -262,29 +303,99 @@ final class ChatLoop extends TcpServer {
     if (outgoing.position() > 0) relayBatch();
   }
 
-  /** Freezes the outgoing batch and hands it to every other loop: one task each, no waiting. */
+  /**
+   * Freezes the outgoing batch and hands it to every other loop: one task each, no waiting. A peer
+   * whose backlog passes {@link #RELAY_HIGH} pauses this loop's reading until it drains.
+   */
   private void relayBatch() {
     byte[] batch = Arrays.copyOf(outgoing.array(), outgoing.position());
     outgoing.clear();
     for (ChatLoop peer : peers) {
+      long backlog = peer.relayBacklog.addAndGet(batch.length);
       try {
         peer.watcher.execute(() -> peer.relay(batch));
         stats.batchesRelayed.increment();
       } catch (RejectedExecutionException e) {
         // That loop is shut down: the server is closing, and its clients are gone.
+        peer.relayBacklog.addAndGet(-batch.length);
+        continue;
       }
+      if (backlog > RELAY_HIGH) pauseReading(peer);
     }
   }
 
   /** On this loop: queues a batch of whole lines from another loop for every client here. */
   private void relay(byte[] batch) {
     ByteBuffer bytes = ByteBuffer.wrap(batch);
-    for (int i = 0, n = clients.size(); i < n; i++) {
-      Client recipient = clients.get(i);
-      if (!recipient.closed) offer(recipient, bytes, 0, batch.length);
+    try {
+      for (int i = 0, n = clients.size(); i < n; i++) {
+        Client recipient = clients.get(i);
+        if (!recipient.closed) offer(recipient, bytes, 0, batch.length);
+      }
+      purgeClosed();
+      scheduleEndOfTurn();
+    } finally {
+      if (relayBacklog.addAndGet(-batch.length) <= RELAY_LOW
+          && drainWanted.get()
+          && drainWanted.compareAndSet(true, false)) {
+        for (ChatLoop peer : peers) {
+          try {
+            peer.watcher.execute(peer::resumeReading);
+          } catch (RejectedExecutionException e) {
+            // That loop is shut down: the server is closing.
+          }
+        }
+      }
     }
-    purgeClosed();
-    scheduleEndOfTurn();
+  }
+
+  /**
+   * Stops reading this loop's clients until {@code full} has taken its backlog down to {@link
+   * #RELAY_LOW}: without it a loop whose clients talk faster than another loop can fan their lines
+   * out would queue batches there without bound. Clients that become readable meanwhile have READ
+   * unwatched (level-triggered watching would otherwise call at once again) and wait, their bytes
+   * in the kernel, so TCP slows their senders down, as a single loop does by reading no faster than
+   * it relays.
+   */
+  private void pauseReading(ChatLoop full) {
+    if (!readingPaused) {
+      readingPaused = true;
+      stats.readPauses.incrementAndGet();
+    }
+    full.drainWanted.set(true);
+    // It may have drained before it saw the flag: then no resume would come.
+    if (full.relayBacklog.get() <= RELAY_LOW) resumeReading();
+  }
+
+  /** On this loop: reads again if every peer's backlog is low; else waits for that peer's drain. */
+  private void resumeReading() {
+    if (!readingPaused) return;
+    for (ChatLoop peer : peers) {
+      if (peer.relayBacklog.get() > RELAY_LOW) {
+        peer.drainWanted.set(true);
+        if (peer.relayBacklog.get() > RELAY_LOW) return; // its drain will call this again
+      }
+    }
+    readingPaused = false;
+    for (Client client : held) {
+      if (client.closed) continue;
+      try {
+        watcher.watch(client.fd, WatchFlag.READ, client.onRead); // readable: called next turn
+      } catch (IOException | RuntimeException e) {
+        disconnect(client, "watching again: " + e);
+      }
+    }
+    held.clear();
+  }
+
+  /** While reading is paused: stops watching a readable client until {@link #resumeReading}. */
+  private void hold(Client client) {
+    try {
+      watcher.unwatch(client.fd, WatchFlag.READ);
+      held.add(client);
+    } catch (IOException | RuntimeException e) {
+      disconnect(client, "pausing: " + e);
+    }
   }
 
   private void onWritable(Client client) {
@@ -335,6 +446,7 @@ final class ChatLoop extends TcpServer {
     ByteBuffer in = ByteBuffer.allocateDirect(Math.min(INITIAL_INBOUND, config.maxLineBytes + 1));
     ByteBuffer lineView = in.duplicate(); // reused to hand a line to recipients
     final Outbound out;
+    final WatchCallback onRead = fd -> onReadable(this);
     int scanned; // bytes at the front of `in` already searched for a newline
     boolean flushQueued; // in `unflushed`
     boolean closed;

@@ -67,6 +67,12 @@ public final class ChatServer implements AutoCloseable {
     /** Batches of lines handed from one loop to another: one per other loop per batch. */
     public final Counter batchesRelayed = new Counter();
 
+    /**
+     * Times a loop stopped reading its clients because another loop had not yet taken {@link
+     * ChatLoop#RELAY_HIGH} bytes of its batches (it reads again once that loop catches up).
+     */
+    public final AtomicLong readPauses = new AtomicLong();
+
     /** Clients disconnected for not reading (outbound limit reached). */
     public final AtomicLong slowClientsDropped = new AtomicLong();
 
@@ -91,6 +97,8 @@ public final class ChatServer implements AutoCloseable {
           + bytesDelivered.get()
           + " batches_relayed="
           + batchesRelayed.get()
+          + " read_pauses="
+          + readPauses.get()
           + " slow_dropped="
           + slowClientsDropped.get()
           + " long_lines_dropped="

@@ -318,8 +318,8 @@ abstract class TcpServer implements AutoCloseable {
         stats.openConnections.decrementAndGet(); // never taken: release() will not run
         throw e;
       }
+      acceptedHere.lazySet(acceptedHere.get() + 1); // first: whoever sees the total sees this
       stats.connections.incrementAndGet();
-      acceptedHere.lazySet(acceptedHere.get() + 1);
       if (++open == 1 && tickPeriod > 0 && ticker == null) {
         ticker = repeatOnLoop(() -> tick(System.nanoTime()), tickPeriod);
       }
