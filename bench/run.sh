@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark workload against its peers in one run, then the report.
 #
-#   bench/run.sh           full run (~35 min): docs/BENCHMARKS.md and docs/bench/
+#   bench/run.sh           full run (~45 min): docs/BENCHMARKS.md and docs/bench/
 #   bench/run.sh --quick   CI smoke (~2-4 min): bench/target/quick/BENCHMARKS.md
 #   bench/run.sh [--quick] --only SECTION
 #                          one section (dispatch, tasks, churn, executor, memory,
