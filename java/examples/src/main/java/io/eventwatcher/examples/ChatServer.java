@@ -116,13 +116,11 @@ public final class ChatServer implements AutoCloseable {
 
   private final Config config;
   private final Stats stats = new Stats();
-  private final RateLimitedLog errors;
   private final ServerLoops<ChatLoop> loops;
   private final AtomicBoolean summaryLogged = new AtomicBoolean();
 
   private ChatServer(Config config) throws IOException {
     this.config = config;
-    errors = new RateLimitedLog(message -> log(config, message));
     loops =
         new ServerLoops<>(
             "chat-loop",
@@ -130,7 +128,7 @@ public final class ChatServer implements AutoCloseable {
             config.host,
             config.port,
             config.backlog,
-            errors,
+            message -> log(config, message),
             (listener, watcher) -> new ChatLoop(config, stats, listener, watcher),
             started -> {
               for (ChatLoop loop : started) loop.join(started);
@@ -183,7 +181,6 @@ public final class ChatServer implements AutoCloseable {
   @Override
   public void close() {
     loops.close();
-    errors.flush();
     if (summaryLogged.compareAndSet(false, true)) {
       StringBuilder perLoop = new StringBuilder();
       for (ChatLoop loop : loops.loops()) {

@@ -81,12 +81,10 @@ public final class HttpServer implements AutoCloseable {
   }
 
   private final Stats stats = new Stats();
-  private final RateLimitedLog errors;
   private final ServerLoops<HttpLoop> loops;
 
   private HttpServer(Config config) throws IOException {
     int threads = config.threads; // read once: the caller may reuse the config
-    errors = new RateLimitedLog(message -> log(config, message));
     loops =
         new ServerLoops<>(
             "http-loop",
@@ -94,7 +92,7 @@ public final class HttpServer implements AutoCloseable {
             config.host,
             config.port,
             config.backlog,
-            errors,
+            message -> log(config, message),
             (listener, watcher) -> new HttpLoop(config, stats, threads, listener, watcher),
             started -> {});
   }
@@ -144,7 +142,6 @@ public final class HttpServer implements AutoCloseable {
   @Override
   public void close() {
     loops.close();
-    errors.flush();
   }
 
   /** Logs one line to {@code config.log}, if any. Any thread. */

@@ -32,13 +32,15 @@ final class ServerLoops<S extends TcpServer> implements AutoCloseable {
     S create(ServerSocketChannel listener, EventWatcher watcher) throws IOException;
   }
 
+  private final RateLimitedLog errors; // what the loops' callbacks and tasks throw
   private final EventWatcherGroup group;
   private final List<S> loops;
 
   /**
    * Starts {@code threads} loops serving {@code host:port}; errors that callbacks and tasks throw
-   * go to {@code errors}. {@code beforeListen} sees every loop's server once all exist and before
-   * any accepts (the chat introduces its loops to each other there).
+   * go to {@code log}, each kind at most once a second ({@link RateLimitedLog}). {@code
+   * beforeListen} sees every loop's server once all exist and before any accepts (the chat
+   * introduces its loops to each other there).
    *
    * @throws IOException if the port cannot be bound (java.net.BindException when in use): nothing
    *     is left open then
@@ -50,11 +52,12 @@ final class ServerLoops<S extends TcpServer> implements AutoCloseable {
       String host,
       int port,
       int backlog,
-      RateLimitedLog errors,
+      Consumer<String> log,
       LoopFactory<S> factory,
       Consumer<List<S>> beforeListen)
       throws IOException {
     if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+    errors = new RateLimitedLog(log);
     group = TcpServer.watcherSettings(threadPrefix, errors).buildGroup(threads);
     List<S> started = new ArrayList<>(threads);
     try {
@@ -99,8 +102,8 @@ final class ServerLoops<S extends TcpServer> implements AutoCloseable {
   }
 
   /**
-   * Stops accepting on every loop, closes every connection, then ends the loop threads. Idempotent;
-   * any thread but the group's loops.
+   * Stops accepting on every loop, closes every connection, then ends the loop threads and writes
+   * out the errors held back. Idempotent; any thread but the group's loops.
    *
    * @throws IllegalStateException on a loop thread of the group, which would wait for itself
    */
@@ -111,5 +114,6 @@ final class ServerLoops<S extends TcpServer> implements AutoCloseable {
     }
     for (S loop : loops) loop.close();
     group.close();
+    errors.flush();
   }
 }

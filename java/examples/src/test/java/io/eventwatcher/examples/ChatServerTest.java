@@ -236,29 +236,8 @@ class ChatServerTest {
       awaitCount(server.stats().connections::get, 3);
       // The reader checks every line as it arrives (sender is client 1 in line()).
       AtomicInteger verified = new AtomicInteger();
-      Future<?> reading =
-          pool.submit(
-              () -> {
-                LineReader lines = new LineReader(reader);
-                for (int seq = 0; ; seq++) {
-                  byte[] expected = line(1, seq);
-                  assertEquals(
-                      new String(expected, 0, expected.length - 1, StandardCharsets.US_ASCII),
-                      lines.next());
-                  verified.incrementAndGet();
-                }
-              });
-      // Send until the slow client is dropped: how much the kernel buffers for it varies (loopback
-      // autotunes send buffers to megabytes), so the test does not guess. Bounded at ~200 MB.
-      Random random = new Random(7);
-      int sent = 0;
-      while (server.stats().slowClientsDropped.get() == 0 && sent < 3_000_000) {
-        List<byte[]> batch = new ArrayList<>();
-        for (int i = 0; i < 1000; i++) batch.add(line(1, sent + i));
-        sendChopped(sender, batch, random);
-        sent += batch.size();
-      }
-      assertEquals(1, server.stats().slowClientsDropped.get(), "the slow client was never dropped");
+      Future<?> reading = pool.submit(() -> verifyLinesOf(1, reader, verified));
+      int sent = sendUntilOneIsSlow(server, sender);
       awaitCount(verified::get, sent);
       assertEquals(1, server.stats().disconnections.get(), "only the slow client was dropped");
       slow.close();
@@ -268,6 +247,36 @@ class ChatServerTest {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /** Reads lines 0, 1, ... of {@code sender} until interrupted, counting each once checked. */
+  static Void verifyLinesOf(int sender, Socket socket, AtomicInteger count) throws IOException {
+    LineReader lines = new LineReader(socket);
+    for (int seq = 0; ; seq++) {
+      byte[] expected = line(sender, seq);
+      assertEquals(
+          new String(expected, 0, expected.length - 1, StandardCharsets.US_ASCII), lines.next());
+      count.incrementAndGet();
+    }
+  }
+
+  /**
+   * Sends lines of client 1 from {@code sender}, a thousand at a time, until the server has dropped
+   * one client as slow; returns how many it sent. How much the kernel buffers for a client that
+   * does not read varies (loopback autotunes send buffers to megabytes), so the test does not
+   * guess. Bounded at ~200 MB.
+   */
+  static int sendUntilOneIsSlow(ChatServer server, Socket sender) throws IOException {
+    Random random = new Random(7);
+    int sent = 0;
+    while (server.stats().slowClientsDropped.get() == 0 && sent < 3_000_000) {
+      List<byte[]> batch = new ArrayList<>();
+      for (int i = 0; i < 1000; i++) batch.add(line(1, sent + i));
+      sendChopped(sender, batch, random);
+      sent += batch.size();
+    }
+    assertEquals(1, server.stats().slowClientsDropped.get(), "the slow client was never dropped");
+    return sent;
   }
 
   @Test

@@ -6,17 +6,16 @@ import static io.eventwatcher.examples.ChatServerTest.connect;
 import static io.eventwatcher.examples.ChatServerTest.line;
 import static io.eventwatcher.examples.ChatServerTest.readLines;
 import static io.eventwatcher.examples.ChatServerTest.sendChopped;
+import static io.eventwatcher.examples.ChatServerTest.verifyLinesOf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.eventwatcher.examples.ChatServerTest.LineReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -166,16 +165,7 @@ class ChatThreadsTest {
         verified.add(count);
         readers.add(pool.submit(() -> verifyLinesOf(1, reader, count)));
       }
-      // Send until the slow client is dropped: how much the kernel buffers for it varies.
-      Random random = new Random(7);
-      int sent = 0;
-      while (server.stats().slowClientsDropped.get() == 0 && sent < 3_000_000) {
-        List<byte[]> batch = new ArrayList<>();
-        for (int i = 0; i < 1000; i++) batch.add(line(1, sent + i));
-        sendChopped(sender, batch, random);
-        sent += batch.size();
-      }
-      assertEquals(1, server.stats().slowClientsDropped.get(), "the slow client was never dropped");
+      int sent = ChatServerTest.sendUntilOneIsSlow(server, sender);
       for (AtomicInteger count : verified) awaitCount(count::get, sent);
       assertEquals(gone + 1, server.stats().disconnections.get(), "only the slow one was dropped");
       for (Future<?> reader : readers) assertTrue(reader.isDone() || reader.cancel(true));
@@ -190,18 +180,6 @@ class ChatThreadsTest {
       socket.setReceiveBufferSize(bytes);
     } catch (IOException e) {
       throw new RuntimeException(e);
-    }
-  }
-
-  /** Reads lines 0, 1, ... of {@code sender} forever, counting each once checked. */
-  private static Void verifyLinesOf(int sender, Socket socket, AtomicInteger count)
-      throws IOException {
-    LineReader lines = new LineReader(socket);
-    for (int seq = 0; ; seq++) {
-      byte[] expected = line(sender, seq);
-      assertEquals(
-          new String(expected, 0, expected.length - 1, StandardCharsets.US_ASCII), lines.next());
-      count.incrementAndGet();
     }
   }
 
