@@ -75,6 +75,15 @@ jlong socketpair_fds(JNIEnv*, jclass) {
                        fds);
 }
 
+// int setNonBlocking(int fd, boolean nonBlocking): 0 or -errno.
+jint set_non_blocking(JNIEnv*, jclass, jint fd, jboolean non_blocking) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return -errno;
+  const int wanted = non_blocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+  if (wanted == flags) return 0;
+  return ::fcntl(fd, F_SETFL, wanted) == 0 ? 0 : -errno;
+}
+
 jint eventfd_fd(JNIEnv*, jclass, jint initial) {
   const int fd = ::eventfd(static_cast<unsigned>(initial), EFD_NONBLOCK | EFD_CLOEXEC);
   return fd >= 0 ? fd : -errno;
@@ -112,6 +121,8 @@ const JNINativeMethod kIoNatives[] = {
     {const_cast<char*>("pipe"), const_cast<char*>("()J"), reinterpret_cast<void*>(pipe_fds)},
     {const_cast<char*>("socketPair"), const_cast<char*>("()J"),
      reinterpret_cast<void*>(socketpair_fds)},
+    {const_cast<char*>("setNonBlocking"), const_cast<char*>("(IZ)I"),
+     reinterpret_cast<void*>(set_non_blocking)},
     {const_cast<char*>("eventFd"), const_cast<char*>("(I)I"), reinterpret_cast<void*>(eventfd_fd)},
     {const_cast<char*>("fdOf"), const_cast<char*>("(Ljava/io/FileDescriptor;)I"),
      reinterpret_cast<void*>(fd_of)},

@@ -47,6 +47,7 @@ bool load(JNIEnv* env) {
   const bool registered =
       env->RegisterNatives(native, kWatcherNatives, kWatcherNativeCount) == JNI_OK &&
       env->RegisterNatives(native, kIoNatives, kIoNativeCount) == JNI_OK &&
+      env->RegisterNatives(native, kProcessNatives, kProcessNativeCount) == JNI_OK &&
       env->RegisterNatives(native, kSystemNatives, kSystemNativeCount) == JNI_OK;
   env->DeleteLocalRef(native);
   return registered;

@@ -14,6 +14,10 @@ extern const int kWatcherNativeCount;
 extern const JNINativeMethod kIoNatives[];
 extern const int kIoNativeCount;
 
+/// Natives of io.eventwatcher.internal.Native for child processes.
+extern const JNINativeMethod kProcessNatives[];
+extern const int kProcessNativeCount;
+
 /// Natives of io.eventwatcher.internal.Native for errno values and text, and
 /// the last-resort error report.
 extern const JNINativeMethod kSystemNatives[];

@@ -11,7 +11,7 @@ namespace {
 
 // The errno values Java needs, in the order of io.eventwatcher.internal.Errno.
 constexpr jint kErrnoValues[] = {EAGAIN, ENOENT, EBADF,  EPERM,  EINVAL, ENOMEM,
-                                 EINTR,  EPIPE,  EMFILE, ENOSYS, EEXIST};
+                                 EINTR,  EPIPE,  EMFILE, ENOSYS, EEXIST, ESRCH};
 
 // int errnoValues(int[] out): copies the values into `out` (as many as fit)
 // and returns how many there are.

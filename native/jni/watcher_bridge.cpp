@@ -13,7 +13,7 @@ int negated(int error) {
 }  // namespace
 
 WatcherBridge::WatcherBridge(int max_events, std::int32_t* batch, detail::Delivery delivery)
-    : poller_({}, max_events, delivery, no_handler_), batch_(batch) {}
+    : poller_({}, max_events, delivery, no_handler_, true), batch_(batch) {}
 
 int WatcherBridge::turn(std::int64_t timeout_ns) noexcept {
   const int fetched = poller_.wait(timeout_ns);
@@ -38,6 +38,14 @@ int WatcherBridge::resume(int fd, WatchFlag flag) noexcept {
 
 int WatcherBridge::unwatch_all() noexcept {
   return negated(poller_.registry().unwatch_all());
+}
+
+int WatcherBridge::arm(int fd, WatchFlag flag, std::uint64_t token) noexcept {
+  return negated(poller_.arms()->arm(fd, flag, token));
+}
+
+int WatcherBridge::disarm(int fd, WatchFlag flag) noexcept {
+  return negated(poller_.arms()->disarm(fd, flag));
 }
 
 }  // namespace eventwatcher::jni

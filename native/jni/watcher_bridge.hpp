@@ -16,16 +16,18 @@ namespace eventwatcher::jni {
 /// the kernel needs (registrations with their generations, the eventfd).
 ///
 /// Batch. Each turn, the Poller records every ready registration as `fd << 1
-/// | flag` straight into `batch_` (a direct ByteBuffer's memory owned by
-/// Java), with no callback per event: one downcall per epoll_wait.
+/// | flag`, and every reported one-shot arm as three entries (see Poller),
+/// straight into `batch_` (a direct ByteBuffer's memory owned by Java), with
+/// no callback per event: one downcall per epoll_wait.
 ///
 /// Threads. begin() makes the calling thread the owner; every member but
-/// wake() must then be called on it (checked in debug builds). wake() may be
-/// called from any thread while the Java side holds its handle guard.
-/// Results are counts or -errno; nothing throws.
+/// wake(), arm() and disarm() must then be called on it (checked in debug
+/// builds). Those three may be called from any thread while the Java side
+/// holds its handle guard. Results are counts or -errno; nothing throws.
 class WatcherBridge {
  public:
-  /// `batch` must hold 2 * max_events int32 entries and outlive the bridge.
+  /// `batch` must hold batch_capacity(max_events) int32 entries and outlive
+  /// the bridge.
   /// Throws std::system_error, std::invalid_argument, std::bad_alloc.
   WatcherBridge(int max_events, std::int32_t* batch, detail::Delivery delivery);
 
@@ -51,6 +53,17 @@ class WatcherBridge {
   int unwatch_all() noexcept;
   /// Makes the loop's current or next epoll_wait return. Any thread.
   void wake() noexcept { poller_.wakeup().signal(); }
+  /// Arms a one-shot interest (see detail::Arms::arm): one epoll_ctl on the
+  /// calling thread. Any thread. Returns 0 or -errno.
+  int arm(int fd, WatchFlag flag, std::uint64_t token) noexcept;
+  /// Removes (fd, flag)'s arm (see detail::Arms::disarm). Any thread.
+  /// Returns 0 or -errno.
+  int disarm(int fd, WatchFlag flag) noexcept;
+
+  /// The int32 entries a batch of `max_events` needs.
+  static int batch_capacity(int max_events) noexcept {
+    return detail::Poller::batch_capacity(max_events, true);
+  }
 
  private:
   const Options::ErrorHandler no_handler_;  // callbacks run in Java: nothing to report here

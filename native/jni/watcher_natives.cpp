@@ -31,11 +31,12 @@ WatchFlag flag_of(jint flag) {
 }
 
 // long create(int maxEvents, ByteBuffer batch, boolean oneShot): the handle,
-// or -errno (-EINVAL unless batch is direct and holds 2 * maxEvents ints).
+// or -errno (-EINVAL unless batch is direct and holds batchCapacity ints).
 jlong create(JNIEnv* env, jclass, jint max_events, jobject batch, jboolean one_shot) {
   auto* memory = static_cast<std::int32_t*>(env->GetDirectBufferAddress(batch));
-  if (max_events < 1 || memory == nullptr ||
-      env->GetDirectBufferCapacity(batch) < 2 * static_cast<jlong>(max_events) * 4) {
+  if (max_events < 1 || max_events > (1 << 24) || memory == nullptr ||
+      env->GetDirectBufferCapacity(batch) <
+          static_cast<jlong>(WatcherBridge::batch_capacity(max_events)) * 4) {
     return -EINVAL;
   }
   try {
@@ -86,6 +87,21 @@ jint wake(JNIEnv*, jclass, jlong handle) {
   return 0;
 }
 
+jint arm(JNIEnv*, jclass, jlong handle, jint fd, jint flag, jlong token) {
+  if (fd < 0 || flag_index(flag) < 0) return -EINVAL;
+  return bridge(handle)->arm(fd, flag_of(flag), static_cast<std::uint64_t>(token));
+}
+
+jint disarm(JNIEnv*, jclass, jlong handle, jint fd, jint flag) {
+  if (fd < 0 || flag_index(flag) < 0) return -EINVAL;
+  return bridge(handle)->disarm(fd, flag_of(flag));
+}
+
+jint batch_capacity(JNIEnv*, jclass, jint max_events) {
+  if (max_events < 1 || max_events > (1 << 24)) return -EINVAL;
+  return WatcherBridge::batch_capacity(max_events);
+}
+
 jint destroy(JNIEnv*, jclass, jlong handle) {
   delete bridge(handle);
   live_bridges.fetch_sub(1, std::memory_order_relaxed);
@@ -109,6 +125,10 @@ const JNINativeMethod kWatcherNatives[] = {
     {const_cast<char*>("unwatchAll"), const_cast<char*>("(J)I"),
      reinterpret_cast<void*>(unwatch_all)},
     {const_cast<char*>("wake"), const_cast<char*>("(J)I"), reinterpret_cast<void*>(wake)},
+    {const_cast<char*>("arm"), const_cast<char*>("(JIIJ)I"), reinterpret_cast<void*>(arm)},
+    {const_cast<char*>("disarm"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(disarm)},
+    {const_cast<char*>("batchCapacity"), const_cast<char*>("(I)I"),
+     reinterpret_cast<void*>(batch_capacity)},
     {const_cast<char*>("destroy"), const_cast<char*>("(J)I"), reinterpret_cast<void*>(destroy)},
     {const_cast<char*>("liveWatchers"), const_cast<char*>("()I"),
      reinterpret_cast<void*>(live_watchers)},

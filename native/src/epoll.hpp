@@ -21,6 +21,9 @@ class Epoll {
   Epoll(const Epoll&) = delete;
   Epoll& operator=(const Epoll&) = delete;
 
+  /// The epoll fd, for nesting this instance in another one.
+  int fd() const noexcept { return fd_; }
+
   /// EPOLL_CTL_ADD. Returns 0 or an errno value; never throws.
   int add(int fd, std::uint32_t events, std::uint64_t data) noexcept;
   /// EPOLL_CTL_MOD. Returns 0 or an errno value; never throws.

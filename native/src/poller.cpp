@@ -19,13 +19,14 @@ std::size_t checked(int max_events) {
 }  // namespace
 
 Poller::Poller(Options::EpollWaitFunction wait_fn, int max_events, Delivery delivery,
-               const Options::ErrorHandler& on_error)
+               const Options::ErrorHandler& on_error, bool with_arms)
     : epoll_(std::move(wait_fn)),
       registry_(epoll_, delivery, on_error),
       events_(checked(max_events)) {
   if (const int error = epoll_.add(wakeup_.fd(), EPOLLIN, Registry::kWakeupToken)) {
     throw syscall_error(error, "epoll_ctl(EPOLL_CTL_ADD) of the wakeup eventfd", wakeup_.fd());
   }
+  if (with_arms) arms_.emplace(epoll_);
 }
 
 int Poller::wait(std::int64_t timeout_ns) noexcept {
@@ -35,16 +36,39 @@ int Poller::wait(std::int64_t timeout_ns) noexcept {
 }
 
 void Poller::dispatch() noexcept {
-  if (registry_.dispatch(events_.data(), fetched_)) wakeup_.drain();
+  const std::uint32_t signals = registry_.dispatch(events_.data(), fetched_);
+  if (signals & Registry::signal_bit(Registry::kWakeupToken)) wakeup_.drain();
   fetched_ = 0;
 }
 
 int Poller::collect(std::int32_t* out) noexcept {
-  bool woken = false;
-  const int recorded = registry_.collect(events_.data(), fetched_, out, woken);
-  if (woken) wakeup_.drain();
-  fetched_ = 0;
+  std::uint32_t signals = 0;
+  int recorded = registry_.collect(events_.data(), fetched_, out, signals);
+  if (signals & Registry::signal_bit(Registry::kWakeupToken)) wakeup_.drain();
+  fetched_ = 0;  // events_ is free again: the arms' harvest reuses it
+  if (arms_) {
+    if (signals & Registry::signal_bit(Arms::kReadToken)) {
+      recorded += collect_arms(WatchFlag::Read, out + recorded);
+    }
+    if (signals & Registry::signal_bit(Arms::kWriteToken)) {
+      recorded += collect_arms(WatchFlag::Write, out + recorded);
+    }
+  }
   return recorded;
+}
+
+int Poller::collect_arms(WatchFlag flag, std::int32_t* out) noexcept {
+  // More than max_events reported arms stay in the nested instance, which
+  // stays readable: the next turn takes them.
+  const int count = arms_->harvest(flag, events_.data(), max_events());
+  const std::int32_t marker = -1 - static_cast<std::int32_t>(flag);
+  for (int i = 0; i < count; ++i) {
+    const std::uint64_t token = events_[static_cast<std::size_t>(i)].data.u64;
+    out[3 * i] = marker;
+    out[3 * i + 1] = static_cast<std::int32_t>(static_cast<std::uint32_t>(token));
+    out[3 * i + 2] = static_cast<std::int32_t>(static_cast<std::uint32_t>(token >> 32));
+  }
+  return 3 * count;
 }
 
 }  // namespace eventwatcher::detail

@@ -2,6 +2,7 @@
 // its event buffer; the part of a loop that both Loop and the JNI bridge use.
 #pragma once
 
+#include "arms.hpp"
 #include "epoll.hpp"
 #include "registry.hpp"
 #include "wakeup.hpp"
@@ -9,6 +10,7 @@
 #include <eventwatcher/options.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace eventwatcher::detail {
@@ -16,37 +18,55 @@ namespace eventwatcher::detail {
 /// A turn is wait() then either dispatch() (call the callbacks) or collect()
 /// (record the ready registrations for a caller that calls them itself). Both
 /// drain the wakeup eventfd when it was among the events. The registry's
-/// owner thread (see Registry) makes every call but wakeup().
+/// owner thread (see Registry) makes every call but wakeup() and those of
+/// arms().
+///
+/// Batch entries of collect(): `fd << 1 | flag` (>= 0) for a registration;
+/// with arms, three for each reported arm: `-1 - flag`, then the token's low
+/// and high 32 bits.
 class Poller {
  public:
-  /// Creates the epoll instance and the eventfd and registers the eventfd.
+  /// Creates the epoll instance and the eventfd and registers the eventfd;
+  /// `with_arms` also creates the Arms (only collect() reports them).
   /// `on_error` must outlive the poller. Throws std::system_error,
   /// std::invalid_argument if max_events < 1.
   Poller(Options::EpollWaitFunction wait_fn, int max_events, Delivery delivery,
-         const Options::ErrorHandler& on_error);
+         const Options::ErrorHandler& on_error, bool with_arms = false);
 
   Registry& registry() noexcept { return registry_; }
   /// Any thread.
   Wakeup& wakeup() noexcept { return wakeup_; }
-  /// The batch size: collect() records at most twice as many entries.
+  /// The one-shot arms, or null without them. Any thread (see Arms).
+  Arms* arms() noexcept { return arms_ ? &*arms_ : nullptr; }
+  /// The batch size of a wait.
   int max_events() const noexcept { return static_cast<int>(events_.size()); }
+  /// The entries collect() may record in one turn: 2 per event, and with
+  /// arms 3 per arm for up to max_events arms of each flag.
+  static int batch_capacity(int max_events, bool with_arms) noexcept {
+    return 2 * max_events + (with_arms ? 2 * 3 * max_events : 0);
+  }
 
   /// Waits up to `timeout_ns` nanoseconds (-1: no limit) for events; EINTR
   /// as Epoll::wait says. Returns the number fetched, or -errno if the wait
   /// failed.
   int wait(std::int64_t timeout_ns) noexcept;
-  /// Calls the callbacks for the events of the last wait().
+  /// Calls the callbacks for the events of the last wait(). For a poller
+  /// without arms.
   void dispatch() noexcept;
-  /// Records the events of the last wait() into `out` (2 * max_events()
-  /// entries; see Registry::collect). Returns the number of entries.
+  /// Records the events of the last wait() into `out` (batch_capacity()
+  /// entries; see the class comment and Registry::collect), then harvests the
+  /// arms reported. Returns the number of entries.
   int collect(std::int32_t* out) noexcept;
 
  private:
+  int collect_arms(WatchFlag flag, std::int32_t* out) noexcept;
+
   Epoll epoll_;
   Wakeup wakeup_;
   Registry registry_;
   std::vector<epoll_event> events_;
-  int fetched_ = 0;  // events of the last wait(), not yet dispatched or collected
+  int fetched_ = 0;           // events of the last wait(), not yet dispatched or collected
+  std::optional<Arms> arms_;  // last: nested in epoll_, removed from it first
 };
 
 }  // namespace eventwatcher::detail

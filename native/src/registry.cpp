@@ -228,9 +228,10 @@ Registry::Registration* Registry::target(int fd, std::uint32_t generation,
 }
 
 template <typename Deliver>
-bool Registry::for_each_ready(const epoll_event* events, int count, Deliver&& deliver) noexcept {
+std::uint32_t Registry::for_each_ready(const epoll_event* events, int count,
+                                       Deliver&& deliver) noexcept {
   ++turn_;
-  bool woken = false;
+  std::uint32_t signals = 0;
   // The slots of a large batch are cache misses (the kernel's work in
   // epoll_wait evicts them): ask for a few events' slots ahead, so that the
   // misses overlap instead of stalling each event in turn.
@@ -243,8 +244,8 @@ bool Registry::for_each_ready(const epoll_event* events, int count, Deliver&& de
   for (int i = 0; i < count; ++i) {
     if (i + kPrefetchDistance < count) prefetch(events[i + kPrefetchDistance]);
     const std::uint64_t data = events[i].data.u64;
-    if (data == kWakeupToken) {
-      woken = true;
+    if (reserved(data)) {
+      signals |= signal_bit(data);
       continue;
     }
     const int fd = static_cast<int>(static_cast<std::uint32_t>(data));
@@ -254,7 +255,7 @@ bool Registry::for_each_ready(const epoll_event* events, int count, Deliver&& de
     if (ready & (EPOLLOUT | kErrorEvents)) deliver(fd, generation, WatchFlag::Write);
     if (delivery_ == Delivery::oneshot) rearm_after_event(fd, generation);
   }
-  return woken;
+  return signals;
 }
 
 void Registry::rearm_after_event(int fd, std::uint32_t generation) noexcept {
@@ -267,7 +268,7 @@ void Registry::rearm_after_event(int fd, std::uint32_t generation) noexcept {
   if (closed_under_us(epoll_.modify(fd, events, token(fd, generation)))) retire_all(*slot);
 }
 
-bool Registry::dispatch(const epoll_event* events, int count) noexcept {
+std::uint32_t Registry::dispatch(const epoll_event* events, int count) noexcept {
   owner_.check("Registry::dispatch");
   return for_each_ready(events, count, [this](int fd, std::uint32_t generation, WatchFlag flag) {
     if (Registration* registration = target(fd, generation, flag)) call(*registration, fd);
@@ -289,10 +290,10 @@ void Registry::call(Registration& registration, int fd) noexcept {
 }
 
 int Registry::collect(const epoll_event* events, int count, std::int32_t* out,
-                      bool& woken) noexcept {
+                      std::uint32_t& signals) noexcept {
   owner_.check("Registry::collect");
   int recorded = 0;
-  woken = for_each_ready(events, count, [&](int fd, std::uint32_t generation, WatchFlag flag) {
+  signals = for_each_ready(events, count, [&](int fd, std::uint32_t generation, WatchFlag flag) {
     if (target(fd, generation, flag) != nullptr) {
       out[recorded++] = static_cast<std::int32_t>(fd) << 1 | static_cast<std::int32_t>(index(flag));
     }

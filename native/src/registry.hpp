@@ -70,6 +70,17 @@ class Registry {
  public:
   /// epoll_event.data of the loop's own wakeup eventfd; no slot matches it.
   static constexpr std::uint64_t kWakeupToken = ~std::uint64_t{0};
+  /// The highest kReservedTokens data values (kWakeupToken and below) name
+  /// the poller's own fds, never a registration: a registration's token has
+  /// its fd (< 2^31) in the low half. Each seen in a batch sets bit
+  /// signal_bit(token) of what dispatch() and collect() report.
+  static constexpr std::uint64_t kReservedTokens = 8;
+  static constexpr bool reserved(std::uint64_t token) noexcept {
+    return token > ~std::uint64_t{0} - kReservedTokens;
+  }
+  static constexpr std::uint32_t signal_bit(std::uint64_t token) noexcept {
+    return 1u << static_cast<unsigned>(~token);
+  }
 
   Registry(Epoll& epoll, Delivery delivery, const Options::ErrorHandler& on_error) noexcept
       : epoll_(epoll), on_error_(on_error), delivery_(delivery) {}
@@ -93,15 +104,16 @@ class Registry {
   int resume(int fd, WatchFlag flag) noexcept;
 
   /// Calls the callbacks for a batch of `count` events from epoll_wait.
-  /// Returns whether the batch holds kWakeupToken. Callback exceptions go to
-  /// the error handler.
-  bool dispatch(const epoll_event* events, int count) noexcept;
+  /// Returns the signal_bit()s of the reserved tokens in the batch. Callback
+  /// exceptions go to the error handler.
+  std::uint32_t dispatch(const epoll_event* events, int count) noexcept;
 
   /// Records the batch instead of calling callbacks: one entry `fd << 1 |
   /// flag` (Read 0, Write 1) per registration that dispatch() would call, at
-  /// most 2 * count, into `out`. Sets `woken` if the batch holds
-  /// kWakeupToken. Returns the number of entries.
-  int collect(const epoll_event* events, int count, std::int32_t* out, bool& woken) noexcept;
+  /// most 2 * count, into `out`. Sets `signals` to the signal_bit()s of the
+  /// reserved tokens in the batch. Returns the number of entries.
+  int collect(const epoll_event* events, int count, std::int32_t* out,
+              std::uint32_t& signals) noexcept;
 
  private:
   struct Registration {
@@ -121,7 +133,7 @@ class Registry {
   static_assert(sizeof(Slot) == 64);
 
   template <typename Deliver>
-  bool for_each_ready(const epoll_event* events, int count, Deliver&& deliver) noexcept;
+  std::uint32_t for_each_ready(const epoll_event* events, int count, Deliver&& deliver) noexcept;
   // The registration an event of (fd, generation, flag) is for, or null.
   Registration* target(int fd, std::uint32_t generation, WatchFlag flag) noexcept;
   void call(Registration& registration, int fd) noexcept;

@@ -94,6 +94,11 @@ public final class EventWatcher extends LoopExecutorService {
     }
   }
 
+  /** The loop behind this watcher, for the package's other classes (FdChannel). */
+  Reactor reactor() {
+    return reactor;
+  }
+
   /**
    * A builder for a watcher with custom settings. Any thread.
    *

@@ -81,6 +81,18 @@ final class TestSupport {
       return TestSupport.drain(r);
     }
 
+    /** Hands the read end to an owner that closes it (an FdChannel): close() leaves it alone. */
+    int takeRead() {
+      readOpen = false;
+      return r;
+    }
+
+    /** Hands the write end to an owner that closes it: close() leaves it alone. */
+    int takeWrite() {
+      writeOpen = false;
+      return w;
+    }
+
     void closeRead() throws IOException {
       if (readOpen) {
         readOpen = false;
@@ -113,6 +125,18 @@ final class TestSupport {
       int[] fds = NativeIO.socketPair();
       a = fds[0];
       b = fds[1];
+    }
+
+    /** Hands {@code a} to an owner that closes it: close() leaves it alone. */
+    int takeA() {
+      aOpen = false;
+      return a;
+    }
+
+    /** Hands {@code b} to an owner that closes it: close() leaves it alone. */
+    int takeB() {
+      bOpen = false;
+      return b;
     }
 
     void closeA() throws IOException {

@@ -42,11 +42,14 @@ public final class Errno {
   /** File exists. */
   public static final int EEXIST = VALUES[10];
 
+  /** No such process. */
+  public static final int ESRCH = VALUES[11];
+
   private Errno() {}
 
   private static int[] load() {
     NativeLibrary.ensureAvailable();
-    int[] values = new int[11];
+    int[] values = new int[12];
     int count = Native.errnoValues(values);
     if (count != values.length) {
       throw new IllegalStateException(

@@ -19,8 +19,14 @@ public final class Native {
 
   static final int WRITE = 1;
 
-  /** Creates a native watcher recording into {@code batch} (2 * maxEvents ints). Any thread. */
+  /**
+   * Creates a native watcher recording into {@code batch} ({@link #batchCapacity} ints). Any
+   * thread.
+   */
   static native long create(int maxEvents, ByteBuffer batch, boolean oneShot);
+
+  /** The int entries a batch of {@code maxEvents} needs, or -EINVAL. Any thread. */
+  static native int batchCapacity(int maxEvents);
 
   /** Makes the calling thread the watcher's owner (the loop thread). Returns 0. */
   static native int begin(long handle);
@@ -45,6 +51,15 @@ public final class Native {
 
   /** Any thread (inside the handle guard): writes the wakeup eventfd. Returns 0. */
   static native int wake(long handle);
+
+  /**
+   * Any thread (inside the handle guard): arms a one-shot interest in (fd, flag), reported with
+   * {@code token}; one epoll_ctl MOD, or ADD when the fd has no entry yet. Returns 0.
+   */
+  static native int arm(long handle, int fd, int flag, long token);
+
+  /** Any thread (inside the handle guard): removes (fd, flag)'s arm, if any. Returns 0. */
+  static native int disarm(long handle, int fd, int flag);
 
   /** The owner, last: frees the native watcher (epoll fd, eventfd). Returns 0. */
   static native int destroy(long handle);
@@ -92,6 +107,13 @@ public final class Native {
   public static native long socketPair();
 
   /**
+   * Sets or clears O_NONBLOCK (fcntl F_SETFL).
+   *
+   * @return 0 or -errno (-EBADF for a closed fd)
+   */
+  public static native int setNonBlocking(int fd, boolean nonBlocking);
+
+  /**
    * eventfd(initial, EFD_NONBLOCK | EFD_CLOEXEC).
    *
    * @return the fd or -errno
@@ -111,6 +133,47 @@ public final class Native {
    * @return the fd; -EINVAL for another provider's channel, -ENOSYS if this JDK is unsupported
    */
   public static native int fdOfChannel(SelectableChannel channel);
+
+  /**
+   * Starts a child process with posix_spawn and opens its pidfd. Strings are NUL-free bytes.
+   * Redirect kinds: 0 pipe, 1 inherit, 2 read {@code paths[i]}, 3 write (truncate), 4 append.
+   *
+   * @param environment "NAME=value" entries, or null to inherit this process's
+   * @param directory the working directory, or null to inherit
+   * @param out receives {pid, pidfd, stdin's write end, stdout's read end, stderr's read end}, -1
+   *     for a stream that is not piped; the pipe ends are non-blocking and close-on-exec
+   * @return 0 or -errno, with no fd left open (-EINVAL for malformed arguments)
+   */
+  public static native int spawn(
+      byte[][] argv,
+      byte[][] environment,
+      byte[] directory,
+      int[] redirects,
+      byte[][] paths,
+      boolean errorToOutput,
+      int[] out);
+
+  /**
+   * pidfd_send_signal(2).
+   *
+   * @return 0 or -errno (-ESRCH once the child has been reaped)
+   */
+  public static native int signal(int pidfd, int signal);
+
+  /**
+   * waitpid(pid), with WNOHANG unless {@code wait}.
+   *
+   * @return the exit value (the status, or 128 + the killing signal), -EAGAIN while the child runs,
+   *     or -errno
+   */
+  public static native int reap(int pid, boolean wait);
+
+  /**
+   * Whether the kernel has pidfd_open (Linux 5.3+).
+   *
+   * @return 0, or -errno (-ENOSYS without it)
+   */
+  public static native int pidfdSupport();
 
   /**
    * Copies the errno values of {@link Errno} into {@code out}.

@@ -6,14 +6,15 @@ import java.nio.ByteOrder;
 
 /**
  * The native half of a watcher: the core's epoll instance, wakeup eventfd and registrations, with
- * the batch buffer each turn fills. It keeps no Java state of its own beyond the handle: the table
- * of callbacks, the task queue and its coalescing flag live on the Java side.
+ * the batch buffer each turn fills, and the one-shot arms that any thread makes. It keeps no Java
+ * state of its own beyond the handle: the table of callbacks, the task queue and its coalescing
+ * flag live on the Java side.
  *
  * <p>Threads. {@link #begin()} makes the calling thread the owner (the loop thread); every method
- * but {@link #enter()}, {@link #exit()} and {@link #wakeEntered()} must then be called on it (Java
- * assertions check it). Other threads reach the handle only between {@link #enter()} and {@link
- * #exit()}, which {@link #destroy()} waits out before freeing it, so no call order can reach freed
- * memory.
+ * but {@link #enter()}, {@link #exit()}, {@link #wakeEntered()}, {@link #arm} and {@link #disarm}
+ * must then be called on it (Java assertions check it). Other threads reach the handle only between
+ * {@link #enter()} and {@link #exit()}, which {@link #destroy()} waits out before freeing it, so no
+ * call order can reach freed memory.
  */
 final class NativeWatcher {
   private static final String[] FLAG_NAMES = {"READ", "WRITE"};
@@ -35,8 +36,10 @@ final class NativeWatcher {
    * @throws ErrnoException if epoll or the eventfd cannot be created (EMFILE, ENOMEM)
    */
   static NativeWatcher create(int maxEvents, boolean oneShot) throws ErrnoException {
+    int capacity = Native.batchCapacity(maxEvents);
+    if (capacity < 0) throw Errno.exception("epoll batch of " + maxEvents, -1, capacity);
     ByteBuffer batch =
-        ByteBuffer.allocateDirect(maxEvents * 2 * Integer.BYTES).order(ByteOrder.nativeOrder());
+        ByteBuffer.allocateDirect(capacity * Integer.BYTES).order(ByteOrder.nativeOrder());
     long handle = Native.create(maxEvents, batch, oneShot);
     if (handle < 0) throw Errno.exception("epoll_create1/eventfd", -1, (int) handle);
     return new NativeWatcher(handle, batch);
@@ -64,7 +67,10 @@ final class NativeWatcher {
     return Native.turn(handle, timeoutNanos);
   }
 
-  /** Owner: entry {@code i} of the last turn's batch, {@code fd << 1 | flag}. */
+  /**
+   * Owner: entry {@code i} of the last turn's batch: {@code fd << 1 | flag} for a registration, or
+   * three for a reported arm: {@code -1 - flag}, then the token's low and high halves.
+   */
   int entry(int i) {
     return batch.getInt(i << 2);
   }
@@ -123,6 +129,38 @@ final class NativeWatcher {
   /** Ends a use begun by a successful {@link #enter()}. */
   void exit() {
     guard.release();
+  }
+
+  /** What {@link #arm} and {@link #disarm} return once the handle is being destroyed. */
+  static final int CLOSED = Integer.MIN_VALUE;
+
+  /**
+   * Any thread: arms a one-shot interest in (fd, flag), reported in a batch with {@code token}. One
+   * epoll_ctl, inside the handle guard.
+   *
+   * @return 0, -errno, or {@link #CLOSED}
+   */
+  int arm(int fd, int flag, long token) {
+    if (!enter()) return CLOSED;
+    try {
+      return Native.arm(handle, fd, flag, token);
+    } finally {
+      exit();
+    }
+  }
+
+  /**
+   * Any thread: removes (fd, flag)'s arm, inside the handle guard.
+   *
+   * @return 0 (also when there was none), -errno, or {@link #CLOSED}
+   */
+  int disarm(int fd, int flag) {
+    if (!enter()) return CLOSED;
+    try {
+      return Native.disarm(handle, fd, flag);
+    } finally {
+      exit();
+    }
   }
 
   /** Between {@link #enter()} and {@link #exit()}, or on the owner: wakes the owner's wait. */

@@ -47,6 +47,7 @@ public final class Reactor {
   private final NativeWatcher watcher;
   private final TaskQueue tasks;
   private final FdTable table = new FdTable();
+  private final ArmTable arms = new ArmTable();
   private final Faults faults;
   private final Dispatch dispatch;
   private final Timers timers = new Timers(this);
@@ -117,6 +118,12 @@ public final class Reactor {
     final long current = ++turn;
     for (int i = 0; i < count && !closing; i++) {
       int entry = watcher.entry(i);
+      if (entry < 0) { // a one-shot arm: -1 - flag, then the token's halves
+        FdParker parker = arms.get(watcher.entry(i + 1));
+        if (parker != null) parker.reported(-1 - entry, watcher.entry(i + 2));
+        i += 2;
+        continue;
+      }
       Registration registration = table.registration(entry >>> 1, entry & 1);
       if (registration != null && registration.sinceTurn != current)
         dispatch.dispatch(registration);
@@ -149,6 +156,7 @@ public final class Reactor {
         if (registration != null) dispatch.retired(registration);
       }
     }
+    arms.forEach(FdParker::watcherClosed); // parked threads wake and find the watcher closed
     watcher.closeGuard(); // from here on no other thread touches the handle or queues a task
     timers.abandonAll(); // delayed and periodic tasks never run after close
     tasks.drain(faults);
@@ -264,6 +272,36 @@ public final class Reactor {
   public int pendingTimers() {
     assert inLoop() : "pendingTimers off the loop thread";
     return timers.pending();
+  }
+
+  /**
+   * Arms a one-shot interest in (fd, flag) reported with {@code token}: one epoll_ctl on the
+   * calling thread, which does not wait for the loop. Any thread.
+   *
+   * @throws IOException an {@link ErrnoException} if epoll refuses the fd, or if the watcher is
+   *     closed
+   */
+  void arm(int fd, int flag, long token, String flagName) throws IOException {
+    int result = watcher.arm(fd, flag, token);
+    if (result == NativeWatcher.CLOSED) throw FdParker.watcherClosed(fd);
+    if (result < 0) throw Errno.exception("epoll_ctl(arm " + flagName + ")", fd, result);
+  }
+
+  /**
+   * Removes (fd, flag)'s arm; nothing to do once the watcher is closed (its epoll is gone). Any
+   * thread.
+   *
+   * @throws ErrnoException if epoll fails to remove it
+   */
+  void disarm(int fd, int flag, String flagName) throws ErrnoException {
+    int result = watcher.disarm(fd, flag);
+    if (result < 0 && result != NativeWatcher.CLOSED) {
+      throw Errno.exception("epoll_ctl(disarm " + flagName + ")", fd, result);
+    }
+  }
+
+  ArmTable arms() {
+    return arms;
   }
 
   /** Wakes the loop unless it is closing. Any thread. */
