@@ -34,12 +34,24 @@ for jdk in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/temurin-25-jdk-amd64;
   awk '/^```java$/ { inside = 1; next } inside && /^```$/ { exit } inside' \
     "${here}/../../README.md" > "${dir}/PipeExample.java"
   "${jdk}/bin/javac" --release 17 -cp "${dir}/eventwatcher.jar" -d "${dir}/classes" "${dir}/PipeExample.java"
+  # The README's virtual-thread example (the block after its marker), on a
+  # JDK with virtual threads.
+  child_lines_ok=true
+  if ! "${jdk}/bin/java" -version 2>&1 | head -1 | grep -q '"17\.'; then
+    awk '/jar_alone_test.sh compiles and runs this block/ { marked = 1; next }
+         marked && /^```java$/ { inside = 1; next } inside && /^```$/ { exit } inside' \
+      "${here}/../../README.md" > "${dir}/ChildLines.java"
+    "${jdk}/bin/javac" --release 21 -cp "${dir}/eventwatcher.jar" -d "${dir}/child" "${dir}/ChildLines.java"
+    child_lines="$(cd / && "${jdk}/bin/java" --enable-native-access=ALL-UNNAMED \
+      -cp "${dir}/child:${dir}/eventwatcher.jar" ChildLines 2>&1)" || child_lines_ok=false
+    [[ "${child_lines}" == $'child: one\nchild: two\nexit 0' ]] || child_lines_ok=false
+  fi
   printf 'Main-Class: Smoke\nClass-Path: eventwatcher.jar\nEnable-Native-Access: ALL-UNNAMED\n' > "${dir}/manifest.txt"
   "${jdk}/bin/jar" --create --file "${dir}/smoke.jar" --manifest "${dir}/manifest.txt" -C "${dir}/classes" .
   if output="$(cd / && "${jdk}/bin/java" -jar "${dir}/smoke.jar" 2> "${dir}/stderr")" &&
     [[ "${output}" == "${expected}" && ! -s "${dir}/stderr" ]] &&
     example="$(cd / && "${jdk}/bin/java" --enable-native-access=ALL-UNNAMED -cp "${dir}/smoke.jar" PipeExample 2>&1)" &&
-    [[ "${example}" == "read 5 bytes" ]]; then
+    [[ "${example}" == "read 5 bytes" ]] && ${child_lines_ok}; then
     echo "jar-alone: PASS on $("${jdk}/bin/java" -version 2>&1 | head -1)"
     passed=$((passed + 1))
   else
@@ -50,6 +62,8 @@ for jdk in /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/temurin-25-jdk-amd64;
     cat "${dir}/stderr"
     echo "--- README example:"
     echo "${example:-}"
+    echo "--- README virtual-thread example:"
+    echo "${child_lines:-}"
     failed=$((failed + 1))
   fi
 done
