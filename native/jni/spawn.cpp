@@ -51,8 +51,7 @@ class SpawnPlan {
     return ::posix_spawn_file_actions_adddup2(&actions_, fd, target);
   }
   int open(int target, const std::string& path, int flags) noexcept {
-    return ::posix_spawn_file_actions_addopen(&actions_, target, path.c_str(), flags,
-                                              0666);
+    return ::posix_spawn_file_actions_addopen(&actions_, target, path.c_str(), flags, 0666);
   }
   int finish(const std::string& directory) noexcept {
     if (!directory.empty()) {

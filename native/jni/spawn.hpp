@@ -12,11 +12,11 @@ namespace eventwatcher::jni {
 
 /// What one of the child's fds 0, 1, 2 becomes.
 enum class Redirect : int {
-  pipe = 0,      // a new pipe; the parent keeps the other end, non-blocking
-  inherit = 1,   // the parent's fd of the same number
-  read = 2,      // `path` opened O_RDONLY
-  write = 3,     // `path` opened O_WRONLY | O_CREAT | O_TRUNC, mode 0666 & ~umask
-  append = 4,    // `path` opened O_WRONLY | O_CREAT | O_APPEND
+  pipe = 0,     // a new pipe; the parent keeps the other end, non-blocking
+  inherit = 1,  // the parent's fd of the same number
+  read = 2,     // `path` opened O_RDONLY
+  write = 3,    // `path` opened O_WRONLY | O_CREAT | O_TRUNC, mode 0666 & ~umask
+  append = 4,   // `path` opened O_WRONLY | O_CREAT | O_APPEND
 };
 
 struct SpawnRequest {
@@ -25,14 +25,15 @@ struct SpawnRequest {
   std::vector<std::string> environment;  // "NAME=value", unless inherit_environment
   std::string directory;                 // empty: the parent's
   Redirect redirects[3] = {Redirect::pipe, Redirect::pipe, Redirect::pipe};
-  std::string paths[3];             // for read, write and append
-  bool error_to_output = false;     // fd 2 is a dup of fd 1 (redirectErrorStream)
+  std::string paths[3];          // for read, write and append
+  bool error_to_output = false;  // fd 2 is a dup of fd 1 (redirectErrorStream)
 };
 
 struct SpawnResult {
   pid_t pid = -1;
   int pidfd = -1;
-  int pipes[3] = {-1, -1, -1};  // the parent's ends: stdin's write end, stdout's and stderr's read ends
+  int pipes[3] = {-1, -1,
+                  -1};  // the parent's ends: stdin's write end, stdout's and stderr's read ends
 };
 
 /// Starts the child: posix_spawn (glibc's clone(CLONE_VM | CLONE_VFORK), so

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <new>
+#include <system_error>
 
 namespace eventwatcher::jni {
 namespace {
@@ -13,7 +14,7 @@ int negated(int error) {
 }  // namespace
 
 WatcherBridge::WatcherBridge(int max_events, std::int32_t* batch, detail::Delivery delivery)
-    : poller_({}, max_events, delivery, no_handler_, true), batch_(batch) {}
+    : poller_({}, max_events, delivery, no_handler_), batch_(batch) {}
 
 int WatcherBridge::turn(std::int64_t timeout_ns) noexcept {
   const int fetched = poller_.wait(timeout_ns);
@@ -41,11 +42,23 @@ int WatcherBridge::unwatch_all() noexcept {
 }
 
 int WatcherBridge::arm(int fd, WatchFlag flag, std::uint64_t token) noexcept {
-  return negated(poller_.arms()->arm(fd, flag, token));
+  try {
+    return negated(poller_.arms().arm(fd, flag, token));
+  } catch (const std::system_error& error) {
+    return -error.code().value();  // the first arm could not make the arms' epolls
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
 }
 
 int WatcherBridge::disarm(int fd, WatchFlag flag) noexcept {
-  return negated(poller_.arms()->disarm(fd, flag));
+  try {
+    return negated(poller_.arms().disarm(fd, flag));
+  } catch (const std::system_error& error) {
+    return -error.code().value();
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
 }
 
 }  // namespace eventwatcher::jni

@@ -19,14 +19,23 @@ std::size_t checked(int max_events) {
 }  // namespace
 
 Poller::Poller(Options::EpollWaitFunction wait_fn, int max_events, Delivery delivery,
-               const Options::ErrorHandler& on_error, bool with_arms)
+               const Options::ErrorHandler& on_error)
     : epoll_(std::move(wait_fn)),
       registry_(epoll_, delivery, on_error),
       events_(checked(max_events)) {
   if (const int error = epoll_.add(wakeup_.fd(), EPOLLIN, Registry::kWakeupToken)) {
     throw syscall_error(error, "epoll_ctl(EPOLL_CTL_ADD) of the wakeup eventfd", wakeup_.fd());
   }
-  if (with_arms) arms_.emplace(epoll_);
+}
+
+Arms& Poller::arms() {
+  if (Arms* made = arms_.load(std::memory_order_acquire)) return *made;
+  const std::lock_guard<std::mutex> lock(arms_mutex_);
+  if (!arms_owner_) {
+    arms_owner_ = std::make_unique<Arms>(epoll_);
+    arms_.store(arms_owner_.get(), std::memory_order_release);
+  }
+  return *arms_owner_;
 }
 
 int Poller::wait(std::int64_t timeout_ns) noexcept {
@@ -46,7 +55,7 @@ int Poller::collect(std::int32_t* out) noexcept {
   int recorded = registry_.collect(events_.data(), fetched_, out, signals);
   if (signals & Registry::signal_bit(Registry::kWakeupToken)) wakeup_.drain();
   fetched_ = 0;  // events_ is free again: the arms' harvest reuses it
-  if (arms_) {
+  if (arms_.load(std::memory_order_acquire) != nullptr) {
     if (signals & Registry::signal_bit(Arms::kReadToken)) {
       recorded += collect_arms(WatchFlag::Read, out + recorded);
     }
@@ -60,7 +69,8 @@ int Poller::collect(std::int32_t* out) noexcept {
 int Poller::collect_arms(WatchFlag flag, std::int32_t* out) noexcept {
   // More than max_events reported arms stay in the nested instance, which
   // stays readable: the next turn takes them.
-  const int count = arms_->harvest(flag, events_.data(), max_events());
+  Arms* arms = arms_.load(std::memory_order_acquire);
+  const int count = arms->harvest(flag, events_.data(), max_events());
   const std::int32_t marker = -1 - static_cast<std::int32_t>(flag);
   for (int i = 0; i < count; ++i) {
     const std::uint64_t token = events_[static_cast<std::size_t>(i)].data.u64;

@@ -9,8 +9,10 @@
 
 #include <eventwatcher/options.hpp>
 
+#include <atomic>
 #include <cstdint>
-#include <optional>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 namespace eventwatcher::detail {
@@ -18,26 +20,29 @@ namespace eventwatcher::detail {
 /// A turn is wait() then either dispatch() (call the callbacks) or collect()
 /// (record the ready registrations for a caller that calls them itself). Both
 /// drain the wakeup eventfd when it was among the events. The registry's
-/// owner thread (see Registry) makes every call but wakeup() and those of
-/// arms().
+/// owner thread (see Registry) makes every call but wakeup() and arms().
+///
+/// Arms are made on first use (their two epoll fds exist only in a poller
+/// that parks threads), and only collect() reports them.
 ///
 /// Batch entries of collect(): `fd << 1 | flag` (>= 0) for a registration;
 /// with arms, three for each reported arm: `-1 - flag`, then the token's low
 /// and high 32 bits.
 class Poller {
  public:
-  /// Creates the epoll instance and the eventfd and registers the eventfd;
-  /// `with_arms` also creates the Arms (only collect() reports them).
+  /// Creates the epoll instance and the eventfd and registers the eventfd.
   /// `on_error` must outlive the poller. Throws std::system_error,
   /// std::invalid_argument if max_events < 1.
   Poller(Options::EpollWaitFunction wait_fn, int max_events, Delivery delivery,
-         const Options::ErrorHandler& on_error, bool with_arms = false);
+         const Options::ErrorHandler& on_error);
 
   Registry& registry() noexcept { return registry_; }
   /// Any thread.
   Wakeup& wakeup() noexcept { return wakeup_; }
-  /// The one-shot arms, or null without them. Any thread (see Arms).
-  Arms* arms() noexcept { return arms_ ? &*arms_ : nullptr; }
+  /// The one-shot arms, made on the first call (once, whichever threads
+  /// race). Any thread. Throws std::system_error (EMFILE: then a later call
+  /// tries again), std::bad_alloc.
+  Arms& arms();
   /// The batch size of a wait.
   int max_events() const noexcept { return static_cast<int>(events_.size()); }
   /// The entries collect() may record in one turn: 2 per event, and with
@@ -65,8 +70,12 @@ class Poller {
   Wakeup wakeup_;
   Registry registry_;
   std::vector<epoll_event> events_;
-  int fetched_ = 0;           // events of the last wait(), not yet dispatched or collected
-  std::optional<Arms> arms_;  // last: nested in epoll_, removed from it first
+  int fetched_ = 0;  // events of the last wait(), not yet dispatched or collected
+  // Last: nested in epoll_, removed from it first. `arms_` is published once
+  // under `arms_mutex_`; collect() reads it without the lock.
+  std::mutex arms_mutex_;
+  std::unique_ptr<Arms> arms_owner_;
+  std::atomic<Arms*> arms_{nullptr};
 };
 
 }  // namespace eventwatcher::detail

@@ -34,10 +34,10 @@ struct Turn {
 class ArmedPoller {
  public:
   explicit ArmedPoller(int max_events = 16)
-      : poller_({}, max_events, Delivery::level, handler_, true),
+      : poller_({}, max_events, Delivery::level, handler_),
         batch_(static_cast<std::size_t>(Poller::batch_capacity(max_events, true))) {}
 
-  detail::Arms& arms() { return *poller_.arms(); }
+  detail::Arms& arms() { return poller_.arms(); }
   detail::Registry& registry() { return poller_.registry(); }
   void own() { poller_.registry().owner().claim(); }
 
@@ -49,13 +49,14 @@ class ArmedPoller {
     for (int i = 0; i < recorded; ++i) {
       const std::int32_t entry = batch_[static_cast<std::size_t>(i)];
       if (entry >= 0) {
-        turn.registrations.emplace_back(entry >> 1, (entry & 1) ? WatchFlag::Write : WatchFlag::Read);
+        turn.registrations.emplace_back(entry >> 1,
+                                        (entry & 1) ? WatchFlag::Write : WatchFlag::Read);
         continue;
       }
       const auto low = static_cast<std::uint32_t>(batch_[static_cast<std::size_t>(i) + 1]);
       const auto high = static_cast<std::uint32_t>(batch_[static_cast<std::size_t>(i) + 2]);
-      turn.arms.push_back({entry == -1 ? WatchFlag::Read : WatchFlag::Write,
-                           std::uint64_t{high} << 32 | low});
+      turn.arms.push_back(
+          {entry == -1 ? WatchFlag::Read : WatchFlag::Write, std::uint64_t{high} << 32 | low});
       i += 2;
     }
     return turn;
@@ -102,7 +103,8 @@ TEST(Arms, CoexistWithARegistrationOfTheSameFd) {
   ASSERT_EQ(poller.arms().arm(pipe.r(), WatchFlag::Read, kToken), 0);
   pipe.fill();
   const Turn turn = poller.turn();
-  EXPECT_EQ(turn.registrations, (std::vector<std::pair<int, WatchFlag>>{{pipe.r(), WatchFlag::Read}}));
+  EXPECT_EQ(turn.registrations,
+            (std::vector<std::pair<int, WatchFlag>>{{pipe.r(), WatchFlag::Read}}));
   EXPECT_EQ(turn.arms, (std::vector<Report>{{WatchFlag::Read, kToken}}));
   // Level-triggered, the registration reports again; the one-shot arm does not.
   const Turn again = poller.turn();
