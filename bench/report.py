@@ -9,7 +9,7 @@ to a folder named `bench` beside OUTPUT_MD. Each target (issues 5 and 9) is judg
 a missed target is followed by its analysis from bench/analysis/<target id>.md, written by hand
 from a profile, so that the numbers are always generated and the explanations stay attached.
 With --only SECTION (one of SECTIONS: dispatch, tasks, churn, executor, servers, memory, idle,
-timers, loops) the page has that section and its targets only, as `bench/run.sh --only SECTION` measures.
+timers, loops, fdio) the page has that section and its targets only, as `bench/run.sh --only SECTION` measures.
 
 Exits 1 when a workload has no result at all (a broken harness), never because of a number.
 """
@@ -38,6 +38,12 @@ IMPLS = {  # impl id -> display name, in table order
     "netty-epoll-2": "Netty epoll, 2 threads",
     "async": "execute() on the receiving loop",
     "sync-watch": "watch() from the giving loop",
+    "fdchannel-virtual": "FdChannel, virtual threads",
+    "jdk-pipe-virtual": "JDK Pipe channels, virtual threads",
+    "fis-platform": "FileInputStream, platform threads",
+    "subprocess": "Subprocess, virtual threads",
+    "processbuilder": "ProcessBuilder, a thread per stream",
+    "nuprocess": "NuProcess",
 }
 # Several loops: (the 2-loop impl, its 1-loop twin) compared by the loops_ratio of alternating rounds.
 LOOP_PAIRS = (("java-api-2", "java-api-1"), ("netty-epoll-2", "netty-epoll-1"))
@@ -278,7 +284,21 @@ def targets(results):
     out.append(("idle", "An idle watcher makes no wakeups",
                 ", ".join(f"{IMPLS[i]} {w:.0f}" for i, w in idle.items()) or "not measured",
                 all(w == 0 for w in idle.values()) if idle else None))
-    return out + timer_targets(results) + loops_targets(results)
+    return out + timer_targets(results) + loops_targets(results) + fdio_targets(results)
+
+
+def fdio_targets(results):
+    """The target of issue 13 (blocking I/O on any fd), as targets() returns them."""
+    cases = {}
+    for p in results.params("pipe-pingpong"):
+        ours = results.get("pipe-pingpong", "fdchannel-virtual", p, "p50_ns")
+        jdk = results.get("pipe-pingpong", "jdk-pipe-virtual", p, "p50_ns")
+        if ours is not None and jdk:
+            cases[p] = (ours / jdk, ours, jdk)
+    text = ", ".join(f"{r:.2f}× ({fmt(o / 1000)} µs against {fmt(j / 1000)} µs)" for r, o, j in cases.values())
+    return [("fdio-pingpong", "Pipe ping-pong between two virtual threads with FdChannel: round trip p50 within "
+             "1.1× of the JDK's own Pipe channels on virtual threads", text or "not measured",
+             all(r <= 1.1 for r, _, _ in cases.values()) if cases else None)]
 
 
 def loops_ratio_text(results, workload, impl, param):
@@ -635,6 +655,42 @@ def _loops_section(add, results, plot_files, plot_dir_name):
                 f"{fmt(results.get('handoff', impl, p, 'giving_ns_per_handoff'))} |")
 
 
+def _fdio_section(add, results, plot_files, plot_dir_name):
+    add("\n## 9. Blocking I/O on any fd, and child processes\n")
+    add("On the Temurin 25 JDK (virtual threads), nothing pinned. **Ping-pong**: two threads pass one byte "
+        "back and forth over two pipes, `FdChannel` on virtual threads (the shared watcher's loop unparks "
+        "them) against the JDK's `Pipe` channels on virtual threads (the JDK's poller) and against platform "
+        "threads blocked in `FileInputStream.read`; the JVM's CPU per round trip covers both threads and the "
+        "poller. Median of alternating rounds.\n")
+    for metric, label in (("p50_ns", "Round trip p50 (ns)"), ("p99_ns", "Round trip p99 (ns)"),
+                          ("cpu_ns_per_round_trip", "JVM CPU ns per round trip")):
+        add(f"\n**{label}**\n")
+        add(table(results, "pipe-pingpong", metric, False, "Round trips", label, vs_c=False))
+    kind = "pipe" if any(results.get("parked", "fdchannel-virtual", p, "kind_is_pipe") == 1
+                         for p in results.params("parked")) else "eventfd (2 fds per pipe would exceed the fd limit)"
+    add(f"\n**Parked threads**: N threads each blocked reading its own fd ({kind}), then one write into each "
+        "fd: the time until the last reader has returned, the RSS the blocked threads add, and the OS threads "
+        "of the process while they are blocked. `FileInputStream.read` on a platform thread is the only JDK way "
+        "to block on an arbitrary fd; a virtual thread there would hold its carrier.\n")
+    add("| Threads | Implementation | Wake all (ms) | RSS added (MiB) | OS threads |\n|---:|---|---:|---:|---:|")
+    for p in results.params("parked"):
+        for impl in results.impls("parked"):
+            add(f"| {p} | {IMPLS[impl]} | {fmt(results.get('parked', impl, p, 'wake_all_ms'))} | "
+                f"{fmt(results.get('parked', impl, p, 'rss_added_mib'))} | "
+                f"{fmt(results.get('parked', impl, p, 'os_threads'), 0)} |")
+    add("\n**Children**: N `cat` children started first, then each sent its bytes on stdin and read back on "
+        "stdout (checked), all at once: `Subprocess` with a virtual thread per stream (exits reaped through "
+        "pidfds on the shared loop), `ProcessBuilder` with a platform thread per stream (and the JDK's reaper "
+        "threads), NuProcess with its own epoll threads and callbacks. Peak threads are the JVM's OS threads "
+        "at most at once.\n")
+    add("| Children | Implementation | Wall (ms) | JVM CPU (ms) | Peak OS threads |\n|---:|---|---:|---:|---:|")
+    for p in results.params("child-echo"):
+        for impl in results.impls("child-echo"):
+            add(f"| {p} | {IMPLS[impl]} | {fmt(results.get('child-echo', impl, p, 'wall_ms'))} | "
+                f"{fmt(results.get('child-echo', impl, p, 'cpu_ms'))} | "
+                f"{fmt(results.get('child-echo', impl, p, 'peak_threads'), 0)} |")
+
+
 # Section name (bench/run.sh --only) -> (the workloads it measures, what writes its part of the page).
 SECTIONS = {
     "dispatch": (["dispatch"], _dispatch_section),
@@ -646,6 +702,7 @@ SECTIONS = {
     "idle": (["idle"], _idle_section),
     "timers": ([*TIMER_WORKLOADS, "timer-lateness", "timer-memory"], _timers_section),
     "loops": (["loops-http", "chat", "chat-big", "handoff"], _loops_section),
+    "fdio": (["pipe-pingpong", "parked", "child-echo"], _fdio_section),
 }
 # Target id -> its section; a page of one section shows that section's targets only.
 TARGET_SECTIONS = {"dispatch-java-1000": "dispatch", "dispatch-java-1": "dispatch", "dispatch-core": "dispatch",
@@ -653,7 +710,8 @@ TARGET_SECTIONS = {"dispatch-java-1000": "dispatch", "dispatch-java-1": "dispatc
                    "server-timeouts": "servers",
                    "idle": "idle", "timer-cancel-loop": "timers", "timer-peers": "timers",
                    "timer-lateness": "timers", "timer-memory": "timers",
-                   "loops-http": "loops", "loops-chat": "loops", "loops-chat-big": "loops"}
+                   "loops-http": "loops", "loops-chat": "loops", "loops-chat-big": "loops",
+                   "fdio-pingpong": "fdio"}
 
 
 def document(results, meta, plot_files, plot_dir_name, only=None):

@@ -5,7 +5,7 @@
 #   bench/run.sh --quick   CI smoke (~2-4 min): bench/target/quick/BENCHMARKS.md
 #   bench/run.sh [--quick] --only SECTION
 #                          one section (dispatch, tasks, churn, executor, memory,
-#                          idle, servers, timers, loops): a page of that section only,
+#                          idle, servers, timers, loops, fdio): a page of that section only,
 #                          bench/target/{full,quick}/SECTION/BENCHMARKS.md
 #
 # Called by `./build.sh bench [--quick]`, which first builds the release
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 quick=false only=""
-sections=" dispatch tasks churn executor memory idle servers timers loops "
+sections=" dispatch tasks churn executor memory idle servers timers loops fdio "
 usage() { echo "usage: $0 [--quick] [--only SECTION] (SECTION:$sections)" >&2; exit 2; }
 while (($#)); do
   case "$1" in
@@ -52,6 +52,7 @@ if $quick; then
   timer_pending=1000 lateness_samples=50 timer_count=10000
   loops_args=(1 1 50)                    # warm-up s, measured s, HTTP connection counts...
   loops_env=(ROUNDS=1 "CHAT_RATES=750 max" CHAT_BIG=2000 HANDOFF_FDS=1000)
+  fdio_args=(1 2000 10000 1000 50 65536)  # rounds, ping-pong warm-up and round trips, parked threads, children, bytes each
   jvm_flags=(-Djmh.ignoreLock=true)      # a smoke run judges no timing: never refuse to run
   out_dir="$bench_dir/target/quick" report="$bench_dir/target/quick/BENCHMARKS.md"
 else
@@ -65,6 +66,7 @@ else
   export ROUNDS=7                        # alternating rounds of the servers' timeouts on/off
   timer_pending=1000,100000,1000000 lateness_samples=2000 timer_count=1000000
   loops_args=(2 4 50 500 5000)
+  fdio_args=(5 20000 100000 10000 500 1048576)
   loops_env=(ROUNDS=5 "CHAT_RATES=250 750 1500 max" "CHAT_BIG=$(((most_fds - 1000) < 10000 ? most_fds - 1000 : 10000))" HANDOFF_FDS=$(((most_fds / 2 - 500) < 5000 ? most_fds / 2 - 500 : 5000)))
   jvm_flags=()                           # JMH's lock: one measurement at a time
   out_dir="$bench_dir/target/full" report="$root/docs/BENCHMARKS.md"
@@ -208,6 +210,26 @@ if want loops; then
     "$bench_dir/run-loops.sh" "$results" "${loops_args[@]}"
 fi
 
+if want fdio; then
+  step "9. blocking I/O on any fd, and child processes (JDK 25 for virtual threads; nothing pinned)"
+  java25=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
+  [[ -x "$java25" ]] || java25=java # the probes fail clearly on a JDK without virtual threads
+  read -r fdio_rounds pp_warmup pp_rounds parked children child_bytes <<<"${fdio_args[*]}"
+  # 2 fds per pipe: where COUNT pipes do not fit the fd limit, eventfds (one fd each) stand in.
+  parked_kind=pipe
+  ((2 * parked + 1000 > $(ulimit -Hn))) && parked_kind=eventfd
+  probe() { record "$java25" --enable-native-access=ALL-UNNAMED --add-opens java.base/java.io=ALL-UNNAMED \
+    -cp "$bench_jar" "io.eventwatcher.bench.probes.$@"; }
+  for ((round = 0; round < fdio_rounds; round++)); do # alternating rounds; the report takes medians
+    for impl in fdchannel-virtual jdk-pipe-virtual fis-platform; do
+      probe PipePingPongProbe "$impl" "$pp_warmup" "$pp_rounds"
+    done
+    for impl in fdchannel-virtual fis-platform; do probe ParkedThreadsProbe "$impl" "$parked" "$parked_kind"; done
+    for impl in subprocess processbuilder nuprocess; do probe ChildEchoProbe "$impl" "$children" "$child_bytes"; done
+  done
+  echo "RESULT	parked	fdchannel-virtual	$parked	kind_is_pipe	$([[ $parked_kind == pipe ]] && echo 1 || echo 0)" >>"$results"
+fi
+
 command_line="./build.sh bench"
 if $quick; then command_line+=" --quick"; fi
 if [[ -n "$only" ]]; then command_line+=" --only $only"; fi
@@ -216,13 +238,13 @@ if [[ -n "$only" ]]; then command_line+=" --only $only"; fi
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "machine=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) CPUs, $(free -g | awk '/^Mem:/ { print $2 }') GiB"
   echo "kernel=Linux $(uname -r)"
-  echo "jdk=$(java -version 2>&1 | head -1)"
+  echo "jdk=$(java -version 2>&1 | head -1); section 9 on $(/usr/lib/jvm/temurin-25-jdk-amd64/bin/java -version 2>&1 | head -1)"
   echo "compiler=$(gcc --version | head -1)"
   echo "baseline=$(tr -d '[:space:]' <"$bench_dir/baseline.txt") (bench/baseline.txt), $(git -C "$root" log -1 --format=%s "$(tr -d '[:space:]' <"$bench_dir/baseline.txt")")"
   echo "netty=$(sed -n 's|.*<netty.version>\(.*\)</netty.version>.*|\1|p' "$bench_dir/pom.xml") (netty-transport-native-epoll)"
   echo "wrk=$(wrk -v 2>&1 | head -1)"
   echo "fd_limit=$(ulimit -Hn) (hard RLIMIT_NOFILE: the most watched fds measured is $most_fds)"
-  echo "durations=dispatch ${native_dispatch[*]} (C/C++ warm-up ms, iterations, ms) and JMH ${jmh_args[*]}; tasks ${task_args[*]}; churn ${churn_args[*]}; servers ${server_args[*]} (warm-up s, measured s, connections); loops ${loops_args[*]} (warm-up s, measured s, HTTP connections) with ${loops_env[*]}; timers: JMH with ${timer_pending} pending, lateness ${lateness_samples} samples, memory with ${timer_count} pending"
+  echo "durations=dispatch ${native_dispatch[*]} (C/C++ warm-up ms, iterations, ms) and JMH ${jmh_args[*]}; tasks ${task_args[*]}; churn ${churn_args[*]}; servers ${server_args[*]} (warm-up s, measured s, connections); loops ${loops_args[*]} (warm-up s, measured s, HTTP connections) with ${loops_env[*]}; timers: JMH with ${timer_pending} pending, lateness ${lateness_samples} samples, memory with ${timer_count} pending; fdio ${fdio_args[*]} (rounds, ping-pong warm-up and round trips, parked threads, children, bytes each)"
 } >"$run_dir/meta.txt"
 
 step "report: $report"

@@ -61,4 +61,28 @@ int WatcherBridge::disarm(int fd, WatchFlag flag) noexcept {
   }
 }
 
+int WatcherBridge::hand_off_arms() noexcept {
+  try {
+    return negated(poller_.make_arms_harvested_elsewhere());
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
+}
+
+int WatcherBridge::harvest_arms(WatchFlag flag, std::int32_t* out, int max) noexcept {
+  constexpr int kMost = 64;
+  epoll_event events[kMost];
+  const int count = poller_.arms().harvest(flag, events, max < kMost ? max : kMost);
+  for (int i = 0; i < count; ++i) {
+    out[2 * i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(events[i].data.u64));
+    out[2 * i + 1] =
+        static_cast<std::int32_t>(static_cast<std::uint32_t>(events[i].data.u64 >> 32));
+  }
+  return count;
+}
+
+int WatcherBridge::rearm_arms(WatchFlag flag) noexcept {
+  return negated(poller_.arms().rearm(flag));
+}
+
 }  // namespace eventwatcher::jni

@@ -60,6 +60,17 @@ class WatcherBridge {
   /// Returns 0 or -errno.
   int disarm(int fd, WatchFlag flag) noexcept;
 
+  /// Makes the arms harvested by the caller's poller threads (harvest_arms,
+  /// rearm_arms) instead of turn(). Any thread, before the first arm().
+  /// Returns 0, -EBUSY if arms exist already, or -errno.
+  int hand_off_arms() noexcept;
+  /// A poller thread of `flag`: up to `max` reported arms into `out`, two
+  /// entries each (the token's low and high halves). Returns the count.
+  int harvest_arms(WatchFlag flag, std::int32_t* out, int max) noexcept;
+  /// A poller thread of `flag`, after a harvest found nothing: lets the loop
+  /// report the next arms. Returns 0 or -errno.
+  int rearm_arms(WatchFlag flag) noexcept;
+
   /// The int32 entries a batch of `max_events` needs.
   static int batch_capacity(int max_events) noexcept {
     return detail::Poller::batch_capacity(max_events, true);

@@ -97,6 +97,26 @@ jint disarm(JNIEnv*, jclass, jlong handle, jint fd, jint flag) {
   return bridge(handle)->disarm(fd, flag_of(flag));
 }
 
+jint hand_off_arms(JNIEnv*, jclass, jlong handle) {
+  return bridge(handle)->hand_off_arms();
+}
+
+// int harvestArms(long handle, int flag, ByteBuffer out, int max): reported
+// arms (two ints each) into `out`, a direct buffer of 2 * max ints.
+jint harvest_arms(JNIEnv* env, jclass, jlong handle, jint flag, jobject out, jint max) {
+  auto* memory = static_cast<std::int32_t*>(env->GetDirectBufferAddress(out));
+  if (flag_index(flag) < 0 || max < 1 || memory == nullptr ||
+      env->GetDirectBufferCapacity(out) < 2 * static_cast<jlong>(max) * 4) {
+    return -EINVAL;
+  }
+  return bridge(handle)->harvest_arms(flag_of(flag), memory, max);
+}
+
+jint rearm_arms(JNIEnv*, jclass, jlong handle, jint flag) {
+  if (flag_index(flag) < 0) return -EINVAL;
+  return bridge(handle)->rearm_arms(flag_of(flag));
+}
+
 jint batch_capacity(JNIEnv*, jclass, jint max_events) {
   if (max_events < 1 || max_events > (1 << 24)) return -EINVAL;
   return WatcherBridge::batch_capacity(max_events);
@@ -127,6 +147,12 @@ const JNINativeMethod kWatcherNatives[] = {
     {const_cast<char*>("wake"), const_cast<char*>("(J)I"), reinterpret_cast<void*>(wake)},
     {const_cast<char*>("arm"), const_cast<char*>("(JIIJ)I"), reinterpret_cast<void*>(arm)},
     {const_cast<char*>("disarm"), const_cast<char*>("(JII)I"), reinterpret_cast<void*>(disarm)},
+    {const_cast<char*>("handOffArms"), const_cast<char*>("(J)I"),
+     reinterpret_cast<void*>(hand_off_arms)},
+    {const_cast<char*>("harvestArms"), const_cast<char*>("(JILjava/nio/ByteBuffer;I)I"),
+     reinterpret_cast<void*>(harvest_arms)},
+    {const_cast<char*>("rearmArms"), const_cast<char*>("(JI)I"),
+     reinterpret_cast<void*>(rearm_arms)},
     {const_cast<char*>("batchCapacity"), const_cast<char*>("(I)I"),
      reinterpret_cast<void*>(batch_capacity)},
     {const_cast<char*>("destroy"), const_cast<char*>("(J)I"), reinterpret_cast<void*>(destroy)},

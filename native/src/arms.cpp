@@ -13,11 +13,12 @@ constexpr std::uint32_t interest(WatchFlag flag) {
 
 }  // namespace
 
-Arms::Arms(Epoll& loop) : loop_(loop), read_({}), write_({}) {
-  if (const int error = loop_.add(read_.fd(), EPOLLIN, kReadToken)) {
+Arms::Arms(Epoll& loop, bool harvested_elsewhere)
+    : loop_(loop), read_({}), write_({}), harvested_elsewhere_(harvested_elsewhere) {
+  if (const int error = loop_.add(read_.fd(), nesting(), kReadToken)) {
     throw syscall_error(error, "epoll_ctl(EPOLL_CTL_ADD) of the read arms", read_.fd());
   }
-  if (const int error = loop_.add(write_.fd(), EPOLLIN, kWriteToken)) {
+  if (const int error = loop_.add(write_.fd(), nesting(), kWriteToken)) {
     loop_.remove(read_.fd());
     throw syscall_error(error, "epoll_ctl(EPOLL_CTL_ADD) of the write arms", write_.fd());
   }
@@ -37,6 +38,10 @@ int Arms::arm(int fd, WatchFlag flag, std::uint64_t token) noexcept {
 int Arms::disarm(int fd, WatchFlag flag) noexcept {
   const int error = of(flag).remove(fd);
   return error == ENOENT || error == EBADF ? 0 : error;
+}
+
+int Arms::rearm(WatchFlag flag) noexcept {
+  return loop_.modify(of(flag).fd(), nesting(), flag == WatchFlag::Read ? kReadToken : kWriteToken);
 }
 
 int Arms::harvest(WatchFlag flag, epoll_event* events, int max) noexcept {

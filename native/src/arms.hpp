@@ -45,9 +45,12 @@ class Arms {
   static constexpr std::uint64_t kReadToken = ~std::uint64_t{0} - 1;
   static constexpr std::uint64_t kWriteToken = ~std::uint64_t{0} - 2;
 
-  /// Creates both instances and registers them in `loop`. Throws
-  /// std::system_error (nothing is left registered then).
-  explicit Arms(Epoll& loop);
+  /// Creates both instances and registers them in `loop`: level-triggered
+  /// when the loop thread harvests them, one-shot when `harvested_elsewhere`
+  /// (a poller thread harvests, and rearm() re-enables the nested entry once
+  /// a harvest finds nothing). Throws std::system_error (nothing is left
+  /// registered then).
+  Arms(Epoll& loop, bool harvested_elsewhere);
   ~Arms();
   Arms(const Arms&) = delete;
   Arms& operator=(const Arms&) = delete;
@@ -63,17 +66,31 @@ class Arms {
   /// errno.
   int disarm(int fd, WatchFlag flag) noexcept;
 
-  /// Loop thread: fetches up to `max` reported arms of `flag` into `events`
-  /// without waiting. Returns the count (0 if none, or on a failure, which
-  /// leaves the instance readable so the next turn tries again).
+  /// Fetches up to `max` reported arms of `flag` into `events` without
+  /// waiting: the loop thread, or the one poller thread of `flag` when
+  /// harvested elsewhere. Returns the count (0 if none, or on a failure,
+  /// which leaves the instance readable so that the next harvest tries
+  /// again).
   int harvest(WatchFlag flag, epoll_event* events, int max) noexcept;
+
+  /// Harvested elsewhere: re-enables the one-shot nested entry of `flag` in
+  /// the loop's epoll, which reports it at once if arms are pending. Any
+  /// thread. Returns 0 or errno.
+  int rearm(WatchFlag flag) noexcept;
+
+  bool harvested_elsewhere() const noexcept { return harvested_elsewhere_; }
 
  private:
   Epoll& of(WatchFlag flag) noexcept { return flag == WatchFlag::Read ? read_ : write_; }
 
+  std::uint32_t nesting() const noexcept {
+    return harvested_elsewhere_ ? EPOLLIN | EPOLLONESHOT : EPOLLIN;
+  }
+
   Epoll& loop_;
   Epoll read_;
   Epoll write_;
+  const bool harvested_elsewhere_;
 };
 
 }  // namespace eventwatcher::detail

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace eventwatcher::detail {
 namespace {
@@ -31,10 +32,23 @@ Poller::Poller(Options::EpollWaitFunction wait_fn, int max_events, Delivery deli
 Arms& Poller::arms() {
   if (Arms* made = arms_.load(std::memory_order_acquire)) return *made;
   const std::lock_guard<std::mutex> lock(arms_mutex_);
-  if (!arms_owner_) {
-    arms_owner_ = std::make_unique<Arms>(epoll_);
-    arms_.store(arms_owner_.get(), std::memory_order_release);
+  return arms_owner_ ? *arms_owner_ : make_arms(false);
+}
+
+int Poller::make_arms_harvested_elsewhere() {
+  const std::lock_guard<std::mutex> lock(arms_mutex_);
+  if (arms_owner_) return EBUSY;
+  try {
+    make_arms(true);
+  } catch (const std::system_error& error) {
+    return error.code().value();
   }
+  return 0;
+}
+
+Arms& Poller::make_arms(bool harvested_elsewhere) {
+  arms_owner_ = std::make_unique<Arms>(epoll_, harvested_elsewhere);
+  arms_.store(arms_owner_.get(), std::memory_order_release);
   return *arms_owner_;
 }
 
@@ -67,9 +81,13 @@ int Poller::collect(std::int32_t* out) noexcept {
 }
 
 int Poller::collect_arms(WatchFlag flag, std::int32_t* out) noexcept {
+  Arms* arms = arms_.load(std::memory_order_acquire);
+  if (arms->harvested_elsewhere()) {
+    *out = -3 - static_cast<std::int32_t>(flag);  // the one-shot nesting stays off until rearm()
+    return 1;
+  }
   // More than max_events reported arms stay in the nested instance, which
   // stays readable: the next turn takes them.
-  Arms* arms = arms_.load(std::memory_order_acquire);
   const int count = arms->harvest(flag, events_.data(), max_events());
   const std::int32_t marker = -1 - static_cast<std::int32_t>(flag);
   for (int i = 0; i < count; ++i) {

@@ -27,7 +27,8 @@ namespace eventwatcher::detail {
 ///
 /// Batch entries of collect(): `fd << 1 | flag` (>= 0) for a registration;
 /// with arms, three for each reported arm: `-1 - flag`, then the token's low
-/// and high 32 bits.
+/// and high 32 bits; or, when the arms are harvested elsewhere, one entry
+/// `-3 - flag` saying that arms of `flag` are pending for that harvester.
 class Poller {
  public:
   /// Creates the epoll instance and the eventfd and registers the eventfd.
@@ -43,6 +44,10 @@ class Poller {
   /// race). Any thread. Throws std::system_error (EMFILE: then a later call
   /// tries again), std::bad_alloc.
   Arms& arms();
+  /// Makes the arms, to be harvested by poller threads of the caller's
+  /// instead of collect() (see Arms). Any thread. Returns 0, EBUSY if the
+  /// arms exist already, or errno; throws std::bad_alloc.
+  int make_arms_harvested_elsewhere();
   /// The batch size of a wait.
   int max_events() const noexcept { return static_cast<int>(events_.size()); }
   /// The entries collect() may record in one turn: 2 per event, and with
@@ -65,6 +70,7 @@ class Poller {
 
  private:
   int collect_arms(WatchFlag flag, std::int32_t* out) noexcept;
+  Arms& make_arms(bool harvested_elsewhere);  // under arms_mutex_
 
   Epoll epoll_;
   Wakeup wakeup_;

@@ -28,6 +28,7 @@ struct Report {
 struct Turn {
   std::vector<std::pair<int, WatchFlag>> registrations;
   std::vector<Report> arms;
+  std::vector<WatchFlag> handed_off;  // flags whose arms are pending for their harvester
 };
 
 // A poller with arms, whose turns run on the thread that calls turn().
@@ -38,6 +39,7 @@ class ArmedPoller {
         batch_(static_cast<std::size_t>(Poller::batch_capacity(max_events, true))) {}
 
   detail::Arms& arms() { return poller_.arms(); }
+  Poller& poller() { return poller_; }
   detail::Registry& registry() { return poller_.registry(); }
   void own() { poller_.registry().owner().claim(); }
 
@@ -51,6 +53,10 @@ class ArmedPoller {
       if (entry >= 0) {
         turn.registrations.emplace_back(entry >> 1,
                                         (entry & 1) ? WatchFlag::Write : WatchFlag::Read);
+        continue;
+      }
+      if (entry <= -3) {
+        turn.handed_off.push_back(entry == -3 ? WatchFlag::Read : WatchFlag::Write);
         continue;
       }
       const auto low = static_cast<std::uint32_t>(batch_[static_cast<std::size_t>(i) + 1]);
@@ -187,6 +193,88 @@ TEST(Arms, MadeWhileTheLoopWaitsReachItWithoutAWakeup) {
   ASSERT_TRUE(ready(future));
   EXPECT_EQ(future.get().arms, (std::vector<Report>{{WatchFlag::Read, kToken}}));
   loop.join();
+}
+
+// Harvested elsewhere: the loop only says, once, that arms are pending; the
+// harvester takes them and re-enables the loop's report when it finds none.
+TEST(Arms, HandedOffAreSignalledOnceUntilTheHarvesterRearms) {
+  ArmedPoller poller;
+  poller.own();
+  ASSERT_EQ(poller.poller().make_arms_harvested_elsewhere(), 0);
+  EXPECT_EQ(poller.poller().make_arms_harvested_elsewhere(), EBUSY);
+  Pipe first;
+  Pipe second;
+  first.fill();
+  ASSERT_EQ(poller.arms().arm(first.r(), WatchFlag::Read, 1), 0);
+  Turn turn = poller.turn();
+  EXPECT_TRUE(turn.arms.empty()) << "a handed-off arm reached the batch";
+  EXPECT_EQ(turn.handed_off, (std::vector<WatchFlag>{WatchFlag::Read}));
+  EXPECT_TRUE(poller.turn().handed_off.empty()) << "signalled again before a rearm";
+  epoll_event events[4];
+  ASSERT_EQ(poller.arms().harvest(WatchFlag::Read, events, 4), 1);
+  EXPECT_EQ(events[0].data.u64, 1u);
+  ASSERT_EQ(poller.arms().harvest(WatchFlag::Read, events, 4), 0);
+  ASSERT_EQ(poller.arms().rearm(WatchFlag::Read), 0);
+  EXPECT_TRUE(poller.turn().handed_off.empty()) << "signalled with nothing pending";
+  second.fill();
+  ASSERT_EQ(poller.arms().arm(second.r(), WatchFlag::Read, 2), 0);
+  EXPECT_EQ(poller.turn().handed_off, (std::vector<WatchFlag>{WatchFlag::Read}));
+}
+
+// A harvester thread, the loop and parkers at once, as the Java sub-pollers
+// run: every arm is harvested exactly once (checked under TSan in CI).
+TEST(Arms, HandedOffToAHarvesterThreadAreEachHarvestedOnce) {
+  constexpr int kThreads = 4;
+  const int rounds = 1000 / kScaleDivisor;
+  ArmedPoller poller;
+  ASSERT_EQ(poller.poller().make_arms_harvested_elsewhere(), 0);
+  std::vector<Pipe> pipes(kThreads);
+  std::vector<std::atomic<int>> harvested(kThreads);
+  std::atomic<int> signals{0};
+  std::atomic<bool> done{false};
+  std::thread loop([&] {
+    poller.own();
+    while (!done.load()) {
+      if (!poller.turn(1'000'000).handed_off.empty()) {
+        signals.fetch_add(1);
+        signals.notify_one();
+      }
+    }
+  });
+  std::thread harvester([&] {
+    int seen = 0;
+    while (!done.load()) {
+      epoll_event events[8];
+      const int count = poller.arms().harvest(WatchFlag::Read, events, 8);
+      for (int i = 0; i < count; ++i) {
+        harvested[events[i].data.u64].fetch_add(1);
+        harvested[events[i].data.u64].notify_one();
+      }
+      if (count > 0) continue;
+      ASSERT_EQ(poller.arms().rearm(WatchFlag::Read), 0);
+      signals.wait(seen);  // parked until the loop says arms are pending
+      seen = signals.load();
+    }
+  });
+  std::vector<std::thread> parkers;
+  for (int t = 0; t < kThreads; ++t) {
+    parkers.emplace_back([&, t] {
+      for (int round = 1; round <= rounds; ++round) {
+        pipes[t].fill();
+        ASSERT_EQ(poller.arms().arm(pipes[t].r(), WatchFlag::Read, t), 0);
+        harvested[t].wait(round - 1);
+        ASSERT_EQ(harvested[t].load(), round);
+        ASSERT_EQ(pipes[t].drain(), 1u);
+      }
+    });
+  }
+  for (auto& parker : parkers) parker.join();
+  done.store(true);
+  signals.fetch_add(1);
+  signals.notify_one();
+  harvester.join();
+  loop.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(harvested[t].load(), rounds);
 }
 
 // Threads park and re-arm while the loop turns: every arm is reported

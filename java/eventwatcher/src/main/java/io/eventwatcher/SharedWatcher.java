@@ -4,8 +4,10 @@ package io.eventwatcher;
  * The watcher that serves every {@link FdChannel} and {@link Subprocess} not given one of its own:
  * one daemon loop thread, {@code eventwatcher-shared}, started on first use and never closed, so it
  * costs nothing in a program that never uses it and never keeps the JVM alive. It only unparks
- * waiting threads and reaps exited children, so one thread serves any number of them. A start that
- * fails (EMFILE) throws to its caller and is tried again by the next.
+ * waiting threads and reaps exited children, so one thread serves any number of them. On JDK 21+
+ * two virtual-thread sub-pollers harvest the parked threads' readiness (see the internal {@code
+ * SubPoller}), the loop thread waking them only when they found nothing. A start that fails
+ * (EMFILE) throws to its caller and is tried again by the next.
  */
 final class SharedWatcher {
   private static volatile EventWatcher watcher;
@@ -25,7 +27,10 @@ final class SharedWatcher {
 
   private static synchronized EventWatcher start() {
     if (watcher == null) {
-      watcher = EventWatcher.builder().threadName("eventwatcher-shared").daemon(true).build();
+      EventWatcher started =
+          EventWatcher.builder().threadName("eventwatcher-shared").daemon(true).build();
+      started.reactor().pollArmsOnVirtualThreads(); // on JDK 21+: parking meets the scheduler
+      watcher = started;
     }
     return watcher;
   }

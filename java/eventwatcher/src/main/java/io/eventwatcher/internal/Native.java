@@ -61,6 +61,26 @@ public final class Native {
   /** Any thread (inside the handle guard): removes (fd, flag)'s arm, if any. Returns 0. */
   static native int disarm(long handle, int fd, int flag);
 
+  /**
+   * Any thread (inside the handle guard), before the first arm: reported arms go to poller threads
+   * ({@link #harvestArms}) instead of the batch, which then holds one {@code -3 - flag} entry when
+   * arms of a flag are pending. Returns 0 (-EBUSY once arms exist).
+   */
+  static native int handOffArms(long handle);
+
+  /**
+   * The poller thread of {@code flag} (inside the handle guard): up to {@code max} reported arms
+   * into {@code out} (a direct buffer of 2 * max ints: each token's low, then high half), without
+   * waiting. Returns the count.
+   */
+  static native int harvestArms(long handle, int flag, ByteBuffer out, int max);
+
+  /**
+   * The poller thread of {@code flag} (inside the handle guard), after a harvest found nothing: the
+   * loop reports the next pending arms with a {@code -3 - flag} entry. Returns 0.
+   */
+  static native int rearmArms(long handle, int flag);
+
   /** The owner, last: frees the native watcher (epoll fd, eventfd). Returns 0. */
   static native int destroy(long handle);
 

@@ -163,6 +163,48 @@ final class NativeWatcher {
     }
   }
 
+  /**
+   * Any thread, before the first arm: hands reported arms to poller threads.
+   *
+   * @return 0, -errno (-EBUSY once arms exist), or {@link #CLOSED}
+   */
+  int handOffArms() {
+    if (!enter()) return CLOSED;
+    try {
+      return Native.handOffArms(handle);
+    } finally {
+      exit();
+    }
+  }
+
+  /**
+   * The poller thread of {@code flag}: reported arms into {@code out}, two ints each.
+   *
+   * @return the count, -errno, or {@link #CLOSED}
+   */
+  int harvestArms(int flag, ByteBuffer out, int max) {
+    if (!enter()) return CLOSED;
+    try {
+      return Native.harvestArms(handle, flag, out, max);
+    } finally {
+      exit();
+    }
+  }
+
+  /**
+   * The poller thread of {@code flag}, after an empty harvest: the loop reports the next arms.
+   *
+   * @return 0, -errno, or {@link #CLOSED}
+   */
+  int rearmArms(int flag) {
+    if (!enter()) return CLOSED;
+    try {
+      return Native.rearmArms(handle, flag);
+    } finally {
+      exit();
+    }
+  }
+
   /** Between {@link #enter()} and {@link #exit()}, or on the owner: wakes the owner's wait. */
   void wakeEntered() {
     Native.wake(handle);

@@ -48,6 +48,7 @@ public final class Reactor {
   private final TaskQueue tasks;
   private final FdTable table = new FdTable();
   private final ArmTable arms = new ArmTable();
+  private volatile SubPoller[] subPollers; // null: the loop thread harvests arms itself
   private final Faults faults;
   private final Dispatch dispatch;
   private final Timers timers = new Timers(this);
@@ -118,6 +119,10 @@ public final class Reactor {
     final long current = ++turn;
     for (int i = 0; i < count && !closing; i++) {
       int entry = watcher.entry(i);
+      if (entry <= -3) { // arms of flag -3 - entry pending for its sub-poller
+        subPollers[-3 - entry].signal();
+        continue;
+      }
       if (entry < 0) { // a one-shot arm: -1 - flag, then the token's halves
         FdParker parker = arms.get(watcher.entry(i + 1));
         if (parker != null) parker.reported(-1 - entry, watcher.entry(i + 2));
@@ -157,6 +162,8 @@ public final class Reactor {
       }
     }
     arms.forEach(FdParker::watcherClosed); // parked threads wake and find the watcher closed
+    SubPoller[] pollers = subPollers;
+    if (pollers != null) for (SubPoller poller : pollers) poller.signal(); // they see closing, end
     watcher.closeGuard(); // from here on no other thread touches the handle or queues a task
     timers.abandonAll(); // delayed and periodic tasks never run after close
     tasks.drain(faults);
@@ -302,6 +309,18 @@ public final class Reactor {
 
   ArmTable arms() {
     return arms;
+  }
+
+  /**
+   * Hands this loop's reported arms to two virtual-thread sub-pollers (see {@link SubPoller}), if
+   * this JDK has virtual threads. Any thread, before the first arm; later, or on JDK 17, the loop
+   * thread keeps harvesting them itself.
+   */
+  public void pollArmsOnVirtualThreads() {
+    SubPoller[] pollers = SubPoller.create(this);
+    if (pollers == null) return;
+    subPollers = pollers; // before the hand-off: the loop's first signal finds them
+    if (!SubPoller.start(this, pollers)) subPollers = null;
   }
 
   /** Wakes the loop unless it is closing. Any thread. */
