@@ -658,16 +658,16 @@ def _loops_section(add, results, plot_files, plot_dir_name):
 def _fdio_section(add, results, plot_files, plot_dir_name):
     add("\n## 9. Blocking I/O on any fd, and child processes\n")
     add("On the Temurin 25 JDK (virtual threads), nothing pinned. **Ping-pong**: two threads pass one byte "
-        "back and forth over two pipes, `FdChannel` on virtual threads (the shared watcher's loop unparks "
-        "them) against the JDK's `Pipe` channels on virtual threads (the JDK's poller) and against platform "
+        "back and forth over two pipes, `FdChannel` on virtual threads (the shared watcher's virtual-thread "
+        "sub-pollers unpark them, the loop thread waking an idle one) against the JDK's `Pipe` channels on virtual threads (the JDK's poller) and against platform "
         "threads blocked in `FileInputStream.read`; the JVM's CPU per round trip covers both threads and the "
         "poller. Median of alternating rounds.\n")
     for metric, label in (("p50_ns", "Round trip p50 (ns)"), ("p99_ns", "Round trip p99 (ns)"),
                           ("cpu_ns_per_round_trip", "JVM CPU ns per round trip")):
         add(f"\n**{label}**\n")
         add(table(results, "pipe-pingpong", metric, False, "Round trips", label, vs_c=False))
-    kind = "pipe" if any(results.get("parked", "fdchannel-virtual", p, "kind_is_pipe") == 1
-                         for p in results.params("parked")) else "eventfd (2 fds per pipe would exceed the fd limit)"
+    kind = "a pipe" if any(results.get("parked", "fdchannel-virtual", p, "kind_is_pipe") == 1
+                           for p in results.params("parked")) else "an eventfd: 2 fds per pipe would exceed the fd limit"
     add(f"\n**Parked threads**: N threads each blocked reading its own fd ({kind}), then one write into each "
         "fd: the time until the last reader has returned, the RSS the blocked threads add, and the OS threads "
         "of the process while they are blocked. `FileInputStream.read` on a platform thread is the only JDK way "
@@ -681,12 +681,15 @@ def _fdio_section(add, results, plot_files, plot_dir_name):
     add("\n**Children**: N `cat` children started first, then each sent its bytes on stdin and read back on "
         "stdout (checked), all at once: `Subprocess` with a virtual thread per stream (exits reaped through "
         "pidfds on the shared loop), `ProcessBuilder` with a platform thread per stream (and the JDK's reaper "
-        "threads), NuProcess with its own epoll threads and callbacks. Peak threads are the JVM's OS threads "
-        "at most at once.\n")
-    add("| Children | Implementation | Wall (ms) | JVM CPU (ms) | Peak OS threads |\n|---:|---|---:|---:|---:|")
+        "threads), NuProcess with its own epoll threads and callbacks. *Wall* runs from the first start to the "
+        "last echo checked, *start* is the part spent starting the children; peak threads are the JVM's OS "
+        "threads at most at once.\n")
+    add("| Children | Implementation | Wall (ms) | Start (ms) | JVM CPU (ms) | Peak OS threads |\n"
+        "|---:|---|---:|---:|---:|---:|")
     for p in results.params("child-echo"):
         for impl in results.impls("child-echo"):
             add(f"| {p} | {IMPLS[impl]} | {fmt(results.get('child-echo', impl, p, 'wall_ms'))} | "
+                f"{fmt(results.get('child-echo', impl, p, 'start_ms'))} | "
                 f"{fmt(results.get('child-echo', impl, p, 'cpu_ms'))} | "
                 f"{fmt(results.get('child-echo', impl, p, 'peak_threads'), 0)} |")
 
@@ -726,7 +729,7 @@ def document(results, meta, plot_files, plot_dir_name, only=None):
     add(f"- Command: `{meta.get('command', '?')}`")
     for key, label in (("date", "Date"), ("machine", "Machine"), ("kernel", "Kernel"), ("jdk", "JDK"),
                        ("compiler", "Compiler"), ("baseline", "Baseline"), ("netty", "Netty"), ("wrk", "wrk"), ("fd_limit", "fd limit"),
-                       ("durations", "Durations")):
+                       ("durations", "Durations"), ("separately", "Measured in a later run")):
         if key in meta:
             add(f"- {label}: {meta[key]}")
     add(f"- Raw data: [{plot_dir_name}/results.tsv]({plot_dir_name}/results.tsv) and the JMH JSON files beside it\n")

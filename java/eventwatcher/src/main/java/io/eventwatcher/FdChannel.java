@@ -120,9 +120,13 @@ public final class FdChannel extends AbstractInterruptibleChannel
     Objects.requireNonNull(watcher, "watcher");
     if (fd < 0) throw new IllegalArgumentException("fd must be >= 0, got " + fd);
     NativeLibrary.ensureAvailable();
+    FdChannel channel = new FdChannel(fd, watcher); // refuses a second channel on the fd first
     int result = Native.setNonBlocking(fd, true);
-    if (result < 0) throw Errno.exception("FdChannel.open (fcntl O_NONBLOCK)", fd, result);
-    return new FdChannel(fd, watcher);
+    if (result < 0) {
+      channel.parker.retire(); // nothing armed yet: only leaves the table
+      throw Errno.exception("FdChannel.open (fcntl O_NONBLOCK)", fd, result);
+    }
+    return channel;
   }
 
   /**

@@ -10,9 +10,11 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -25,13 +27,17 @@ import java.util.concurrent.TimeUnit;
  *   subprocess      Subprocess (pidfd exit watch on the shared loop), a virtual thread per stream
  *   processbuilder  ProcessBuilder, a platform thread per stream (plus the JDK's reaper threads)
  *   nuprocess       NuProcess (com.zaxxer:nuprocess: its own epoll threads, callbacks)
- * RESULT	child-echo	IMPL	CHILDREN	wall_ms	MS
+ * RESULT	child-echo	IMPL	CHILDREN	wall_ms	MS    (from the first start to the last echo checked)
+ * RESULT	child-echo	IMPL	CHILDREN	start_ms	MS   (starting all children)
  * RESULT	child-echo	IMPL	CHILDREN	cpu_ms	MS
  * RESULT	child-echo	IMPL	CHILDREN	peak_threads	N
  * </pre>
  */
 public final class ChildEchoProbe {
   private static final int CHUNK = 64 * 1024;
+  // Every child is started first; its streams' threads wait here, so that all of them run at once.
+  private static final CountDownLatch GO = new CountDownLatch(1);
+  private static final List<NuProcess> NU_PROCESSES = new ArrayList<>();
 
   public static void main(String[] args) {
     ProbeMain.run(args, ChildEchoProbe::run);
@@ -61,6 +67,9 @@ public final class ChildEchoProbe {
             default -> throw new IllegalArgumentException("unknown implementation " + impl);
           };
     }
+    double startMs = (System.nanoTime() - start) / 1e6;
+    GO.countDown();
+    for (NuProcess process : NU_PROCESSES) process.wantWrite();
     for (int i = 0; i < children; i++) {
       long sum = echoed[i].get(300, TimeUnit.SECONDS);
       if (sum != expected)
@@ -69,6 +78,7 @@ public final class ChildEchoProbe {
     double wallMs = (System.nanoTime() - start) / 1e6;
     double cpuMs = Threads.processCpuMs() - cpuBefore;
     report(impl, children, "wall_ms", wallMs);
+    report(impl, children, "start_ms", startMs);
     report(impl, children, "cpu_ms", cpuMs);
     report(impl, children, "peak_threads", Threads.peakPlatformThreads());
     return 0;
@@ -99,6 +109,7 @@ public final class ChildEchoProbe {
   }
 
   private static void feed(OutputStream stdin, byte[] data) {
+    awaitGo();
     try (stdin) {
       for (int at = 0; at < data.length; at += CHUNK)
         stdin.write(data, at, Math.min(CHUNK, data.length - at));
@@ -113,6 +124,7 @@ public final class ChildEchoProbe {
     CompletableFuture<Long> sum = new CompletableFuture<>();
     Runnable reader =
         () -> {
+          awaitGo();
           byte[] buffer = new byte[CHUNK];
           long running = 0;
           try (stdout) {
@@ -142,8 +154,7 @@ public final class ChildEchoProbe {
 
           @Override
           public void onStart(NuProcess started) {
-            process = started;
-            started.wantWrite();
+            process = started; // written to once every child has started
           }
 
           @Override
@@ -170,7 +181,15 @@ public final class ChildEchoProbe {
             }
           }
         });
-    builder.start();
+    NU_PROCESSES.add(builder.start());
     return sum;
+  }
+
+  private static void awaitGo() {
+    try {
+      GO.await();
+    } catch (InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
   }
 }
