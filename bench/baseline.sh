@@ -31,5 +31,5 @@ cmake --build "$work/tree/build/release" -j 2 >/dev/null
     -DartifactId=eventwatcher -Dversion=0.1.0-baseline -Dpackaging=jar)
 mvn -B -q -ntp -f "$bench_dir/pom.xml" package -Deventwatcher.version=0.1.0-baseline \
   -Dbench.buildDirectory="$bench_dir/target/baseline" -Dbench.exclude='**/*Timer*.java' \
-  -Dbench.exclude.also='**/HandoffProbe.java'
+  -Dbench.exclude.also='**/HandoffProbe.java' -Dbench.exclude.fdio='**/bench/fdio/**'
 echo "baseline: $bench_dir/target/baseline/benchmarks.jar (library at $commit)" >&2

@@ -219,7 +219,7 @@ if want fdio; then
   parked_kind=pipe
   ((2 * parked + 1000 > $(ulimit -Hn))) && parked_kind=eventfd
   probe() { record "$java25" --enable-native-access=ALL-UNNAMED --add-opens java.base/java.io=ALL-UNNAMED \
-    -cp "$bench_jar" "io.eventwatcher.bench.probes.$@"; }
+    -cp "$bench_jar" "io.eventwatcher.bench.fdio.$@"; }
   for ((round = 0; round < fdio_rounds; round++)); do # alternating rounds; the report takes medians
     for impl in fdchannel-virtual jdk-pipe-virtual fis-platform; do
       probe PipePingPongProbe "$impl" "$pp_warmup" "$pp_rounds"

@@ -1,9 +1,12 @@
 package io.eventwatcher.bench.probes;
 
-/** What every probe's {@code main} does: runs the probe, reports what it threw, exits. */
-final class ProbeMain {
+/**
+ * What every probe's {@code main} does (here and in {@code io.eventwatcher.bench.fdio}): runs the
+ * probe, reports what it threw, exits.
+ */
+public final class ProbeMain {
   /** A probe's body. */
-  interface Body {
+  public interface Body {
     /**
      * @param args the command line
      * @return the exit status: 0 on success, 2 on bad arguments
@@ -20,7 +23,7 @@ final class ProbeMain {
    * @param args the command line
    * @param body the probe
    */
-  static void run(String[] args, Body body) {
+  public static void run(String[] args, Body body) {
     int status;
     try {
       status = body.run(args);

@@ -1,4 +1,4 @@
-package io.eventwatcher.bench.probes;
+package io.eventwatcher.bench.fdio;
 
 import java.lang.management.ManagementFactory;
 import java.lang.reflect.Method;

@@ -1,7 +1,8 @@
-package io.eventwatcher.bench.probes;
+package io.eventwatcher.bench.fdio;
 
 import io.eventwatcher.FdChannel;
 import io.eventwatcher.NativeIO;
+import io.eventwatcher.bench.probes.ProbeMain;
 import io.eventwatcher.internal.Native;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;

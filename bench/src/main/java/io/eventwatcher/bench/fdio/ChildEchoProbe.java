@@ -1,9 +1,10 @@
-package io.eventwatcher.bench.probes;
+package io.eventwatcher.bench.fdio;
 
 import com.zaxxer.nuprocess.NuAbstractProcessHandler;
 import com.zaxxer.nuprocess.NuProcess;
 import com.zaxxer.nuprocess.NuProcessBuilder;
 import io.eventwatcher.Subprocess;
+import io.eventwatcher.bench.probes.ProbeMain;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,7 +1,8 @@
-package io.eventwatcher.bench.probes;
+package io.eventwatcher.bench.fdio;
 
 import io.eventwatcher.FdChannel;
 import io.eventwatcher.NativeIO;
+import io.eventwatcher.bench.probes.ProbeMain;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
