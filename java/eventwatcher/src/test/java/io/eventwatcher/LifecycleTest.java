@@ -1,15 +1,16 @@
 package io.eventwatcher;
 
 import static io.eventwatcher.TestSupport.PATIENCE_MS;
+import static io.eventwatcher.TestSupport.assertFdCountReturns;
 import static io.eventwatcher.TestSupport.await;
 import static io.eventwatcher.TestSupport.awaitQuietly;
-import static io.eventwatcher.TestSupport.countEntries;
 import static io.eventwatcher.TestSupport.countFdsLinkingTo;
 import static io.eventwatcher.TestSupport.countThreadsButJvmWorkers;
 import static io.eventwatcher.TestSupport.countThreadsNamed;
 import static io.eventwatcher.TestSupport.eventually;
 import static io.eventwatcher.TestSupport.loopThread;
 import static io.eventwatcher.TestSupport.onLoop;
+import static io.eventwatcher.TestSupport.openFds;
 import static io.eventwatcher.TestSupport.sync;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,6 +26,7 @@ import java.io.FileInputStream;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -370,7 +372,7 @@ class LifecycleTest {
         sync(warmUp);
       }
       eventually(() -> countThreadsNamed(prefix) == 0, "the warm-up loop thread to exit");
-      int fdsBefore = countEntries("fd");
+      Map<Integer, String> fdsBefore = openFds();
       int epollFdsBefore = countFdsLinkingTo(EPOLL);
       int eventFdsBefore = countFdsLinkingTo(EVENTFD);
       int threadsBefore = countThreadsButJvmWorkers();
@@ -384,7 +386,7 @@ class LifecycleTest {
       assertEquals(liveBefore, EventWatcher.liveNativeWatchers(), "native watchers leaked");
       assertEquals(epollFdsBefore, countFdsLinkingTo(EPOLL), "epoll fds leaked");
       assertEquals(eventFdsBefore, countFdsLinkingTo(EVENTFD), "eventfds leaked");
-      assertTrue(countEntries("fd") <= fdsBefore, "fds leaked");
+      assertFdCountReturns(fdsBefore, "fds leaked");
       eventually(() -> countThreadsNamed(prefix) == 0, "every loop thread to exit");
       eventually(() -> countThreadsButJvmWorkers() <= threadsBefore, "the thread count to return");
     }

@@ -1,8 +1,10 @@
 package io.eventwatcher;
 
 import static io.eventwatcher.TestSupport.PATIENCE_MS;
+import static io.eventwatcher.TestSupport.assertNoNewFds;
 import static io.eventwatcher.TestSupport.await;
 import static io.eventwatcher.TestSupport.eventually;
+import static io.eventwatcher.TestSupport.openFds;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -21,12 +23,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -52,12 +52,6 @@ class SubprocessTest {
   static void closeStreams(Subprocess child) throws IOException {
     for (FdChannel channel : new FdChannel[] {child.stdin(), child.stdout(), child.stderr()}) {
       if (channel != null) channel.close();
-    }
-  }
-
-  static Set<String> openFds() throws IOException {
-    try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-      return fds.map(path -> path.getFileName().toString()).collect(Collectors.toSet());
     }
   }
 
@@ -192,7 +186,7 @@ class SubprocessTest {
   @Test
   void aFailedStartThrowsWithErrnoAndLeaksNoDescriptor() throws Exception {
     Subprocess.start(sh("exit 0")).waitFor(); // the shared watcher and its fds exist before
-    Set<String> before = openFds();
+    Map<Integer, String> before = openFds();
     ErrnoException missing =
         assertThrows(
             ErrnoException.class,
@@ -207,7 +201,7 @@ class SubprocessTest {
         () -> Subprocess.start(sh("exit 0").directory(temp.resolve("absent").toFile())));
     assertThrows(IOException.class, () -> Subprocess.start(sh("echo \0")));
     assertThrows(IndexOutOfBoundsException.class, () -> Subprocess.start(new ProcessBuilder()));
-    assertEquals(before, openFds(), "descriptors left open by failed starts");
+    assertNoNewFds(before, "descriptors left open by failed starts");
   }
 
   @Test

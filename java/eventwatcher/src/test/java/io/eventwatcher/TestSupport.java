@@ -12,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -531,6 +533,58 @@ final class TestSupport {
       return (int) entries.count();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The open fds of this process, each with what its /proc/self/fd link reads. */
+  static Map<Integer, String> openFds() {
+    Map<Integer, String> open = new TreeMap<>();
+    try (Stream<Path> entries = Files.list(Path.of("/proc/self/fd"))) {
+      for (Path fd : (Iterable<Path>) entries::iterator) {
+        try {
+          open.put(
+              Integer.parseInt(fd.getFileName().toString()), Files.readSymbolicLink(fd).toString());
+        } catch (IOException closedMeanwhile) {
+          // not open any more: not listed
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return open;
+  }
+
+  /** The fds open now that were not open in {@code before}, or were open on something else. */
+  static Map<Integer, String> newFds(Map<Integer, String> before) {
+    Map<Integer, String> added = openFds();
+    added.entrySet().removeIf(fd -> fd.getValue().equals(before.get(fd.getKey())));
+    return added;
+  }
+
+  /**
+   * Waits until no fd is open that was not open in {@code before}, failing with the new ones. Waits
+   * rather than looks once because another thread of the JVM may hold a file open for a moment (a
+   * class loader reading a class file, JFR); a leaked fd stays and fails.
+   */
+  static void assertNoNewFds(Map<Integer, String> before, String what) {
+    assertFdsReturn(before, what, () -> newFds(before).isEmpty());
+  }
+
+  /**
+   * Waits until no more fds are open than in {@code before}, failing with the new ones. For checks
+   * over a span in which other threads may close fds of their own and the kernel may give their
+   * numbers to new fds.
+   */
+  static void assertFdCountReturns(Map<Integer, String> before, String what) {
+    assertFdsReturn(before, what, () -> countEntries("fd") <= before.size());
+  }
+
+  private static void assertFdsReturn(
+      Map<Integer, String> before, String what, BooleanSupplier returned) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MS);
+    while (!returned.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) fail(what + ": " + newFds(before));
+      LockSupport.parkNanos(100_000); // polls; the bound is the only timing
     }
   }
 
