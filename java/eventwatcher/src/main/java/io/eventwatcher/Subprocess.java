@@ -31,8 +31,9 @@ import java.util.concurrent.TimeoutException;
  * <p><b>Exit.</b> The exit value follows {@link Process}: the exit status, or 128 plus the number
  * of the signal that killed the child. A child that exits before its watch is set up is not missed
  * (the pidfd stays readable). The loop reaps it ({@code waitpid}) as soon as it exits, so it never
- * lingers as a zombie; {@link #onExit()} completes on the loop thread, so dependent stages added
- * without an executor run there and should be short.
+ * lingers as a zombie; {@link #onExit()} completes on the loop thread. Dependent stages added
+ * without an executor usually run there too, so they should be short; as with any {@link
+ * CompletableFuture}, a thread waiting on the same future at that moment may run them instead.
  *
  * <p><b>Streams.</b> Closing {@link #stdin()} sends the child end of file while its output stays
  * readable, as with {@link Process#getOutputStream()}. The caller closes the channels it was given;

@@ -245,9 +245,10 @@ class SubprocessTest {
       CompletableFuture<String> reaper = new CompletableFuture<>();
       child.onExit().thenRun(() -> reaper.complete(Thread.currentThread().getName()));
       child.stdin().close(); // the child exits only now, after the stage is attached
-      assertEquals(5, child.waitFor());
+      // Not waitFor first: a thread waiting on the exit future may run its stages itself.
       String thread = await(reaper, "onExit");
       assertTrue(thread.startsWith("eventwatcher"), thread);
+      assertEquals(5, child.waitFor());
       closeStreams(child);
     }
   }
