@@ -97,6 +97,38 @@ jint fd_of(JNIEnv* env, jclass, jobject descriptor) {
   return fd >= 0 ? fd : -EBADF;
 }
 
+// int releaseFd(FileDescriptor, int fd): takes fd out of the descriptor, under
+// its monitor as the JDK's own close does: its cleaner is cancelled and it
+// reads as closed (-1), so neither its stream's close nor the collector closes
+// the number again. 0; -EBADF if it no longer holds fd; -ENOSYS if this JDK's
+// FileDescriptor has no unregisterCleanup (nothing done).
+jint release_fd(JNIEnv* env, jclass, jobject descriptor, jint fd) {
+  if (refs.file_descriptor_unregister_cleanup == nullptr) return -ENOSYS;
+  if (descriptor == nullptr) return -EBADF;
+  if (env->MonitorEnter(descriptor) != JNI_OK) {
+    env->ExceptionClear();  // results, not exceptions, cross this boundary
+    return -ENOMEM;
+  }
+  jint result = -EBADF;
+  if (env->GetIntField(descriptor, refs.file_descriptor_fd) == fd) {
+    env->CallVoidMethod(descriptor, refs.file_descriptor_unregister_cleanup);
+    if (env->ExceptionCheck()) {
+      env->ExceptionClear();
+      result = -ENOMEM;
+    } else {
+      env->SetIntField(descriptor, refs.file_descriptor_fd, -1);
+      result = 0;
+    }
+  }
+  env->MonitorExit(descriptor);
+  return result;
+}
+
+// boolean canReleaseFd(): whether releaseFd works on this JDK.
+jboolean can_release_fd(JNIEnv*, jclass) {
+  return refs.file_descriptor_unregister_cleanup != nullptr ? JNI_TRUE : JNI_FALSE;
+}
+
 // int fdOfChannel(SelectableChannel): SelChImpl.getFDVal(); -EINVAL for null
 // or a channel of another provider, -ENOSYS if this JDK has no SelChImpl.
 jint fd_of_channel(JNIEnv* env, jclass, jobject channel) {
@@ -126,6 +158,10 @@ const JNINativeMethod kIoNatives[] = {
     {const_cast<char*>("eventFd"), const_cast<char*>("(I)I"), reinterpret_cast<void*>(eventfd_fd)},
     {const_cast<char*>("fdOf"), const_cast<char*>("(Ljava/io/FileDescriptor;)I"),
      reinterpret_cast<void*>(fd_of)},
+    {const_cast<char*>("releaseFd"), const_cast<char*>("(Ljava/io/FileDescriptor;I)I"),
+     reinterpret_cast<void*>(release_fd)},
+    {const_cast<char*>("canReleaseFd"), const_cast<char*>("()Z"),
+     reinterpret_cast<void*>(can_release_fd)},
     {const_cast<char*>("fdOfChannel"),
      const_cast<char*>("(Ljava/nio/channels/SelectableChannel;)I"),
      reinterpret_cast<void*>(fd_of_channel)},

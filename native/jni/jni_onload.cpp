@@ -27,6 +27,14 @@ bool load(JNIEnv* env) {
   jclass file_descriptor = env->FindClass("java/io/FileDescriptor");
   if (file_descriptor == nullptr) return false;
   refs.file_descriptor_fd = env->GetFieldID(file_descriptor, "fd", "I");
+  if (refs.file_descriptor_fd != nullptr) {
+    // JDK 10+: cancels the cleaner that would close the fd when the
+    // descriptor is collected. Without it, FdChannel cannot take over a
+    // FileDescriptor, but everything else works.
+    refs.file_descriptor_unregister_cleanup =
+        env->GetMethodID(file_descriptor, "unregisterCleanup", "()V");
+    if (refs.file_descriptor_unregister_cleanup == nullptr) env->ExceptionClear();
+  }
   env->DeleteLocalRef(file_descriptor);
   if (refs.file_descriptor_fd == nullptr) return false;
 

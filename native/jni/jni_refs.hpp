@@ -9,7 +9,8 @@ namespace eventwatcher::jni {
 /// so the IDs) valid until JNI_OnUnload. Read-only afterwards, so any thread
 /// may use them.
 struct Refs {
-  jfieldID file_descriptor_fd = nullptr;   // int FileDescriptor.fd
+  jfieldID file_descriptor_fd = nullptr;                   // int FileDescriptor.fd
+  jmethodID file_descriptor_unregister_cleanup = nullptr;  // null if this JDK lacks it
   jclass sel_ch_impl = nullptr;            // sun.nio.ch.SelChImpl; null if this JDK lacks it
   jmethodID sel_ch_impl_fd_val = nullptr;  // int SelChImpl.getFDVal()
 };

@@ -94,16 +94,35 @@ public final class FdChannel extends AbstractInterruptibleChannel
   }
 
   /**
-   * As {@link #open(int)}, for the fd inside {@code descriptor}; the descriptor must not be used
-   * after this.
+   * As {@link #open(int)}, for the fd inside {@code descriptor}, which the channel takes from it:
+   * the descriptor then reads as not valid, and neither closing the stream it came from (a {@code
+   * FileInputStream}, {@code FileOutputStream} or {@code RandomAccessFile}) nor collecting it
+   * closes the fd, which only this channel's {@link #close()} does. That stream must not be read or
+   * written after this. Any thread.
    *
    * @param descriptor a valid descriptor
    * @return the channel
    * @throws ErrnoException if its flags cannot be set
    * @throws IllegalArgumentException if the descriptor is not valid or the fd already has a channel
+   * @throws UnsupportedOperationException if the native library is unavailable, or this JDK's
+   *     FileDescriptor cannot give its fd away (then pass the int fd of a descriptor that no stream
+   *     owns)
    */
   public static FdChannel open(FileDescriptor descriptor) throws IOException {
-    return open(FileDescriptors.fd(descriptor));
+    int fd = FileDescriptors.fd(descriptor);
+    if (!Native.canReleaseFd()) {
+      throw new UnsupportedOperationException(
+          "this JDK's FileDescriptor cannot give fd " + fd + " away");
+    }
+    FdChannel channel = open(fd);
+    int released = Native.releaseFd(descriptor, fd);
+    if (released < 0) {
+      // Closed by another thread meanwhile: the number is not the caller's to give any more, so
+      // the channel only leaves the table (nothing is armed yet) and leaves the fd alone.
+      channel.parker.retire();
+      throw Errno.exception("FdChannel.open(FileDescriptor)", fd, released);
+    }
+    return channel;
   }
 
   /**

@@ -11,9 +11,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.eventwatcher.TestSupport.Pipe;
 import java.io.BufferedReader;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.Channels;
@@ -84,6 +87,20 @@ class FdChannelTest {
 
   static boolean fdOpen(int fd) {
     return Files.exists(Path.of("/proc/self/fd/" + fd));
+  }
+
+  /**
+   * A FileInputStream of its own over {@code fd} (reopened through /proc), dropped unclosed, its
+   * descriptor given to {@code given} (when not null) and reported in {@code dropped}.
+   */
+  static int dropAStreamOn(int fd, FdChannel[] given, WeakReference<?>[] dropped)
+      throws IOException {
+    FileInputStream stream = new FileInputStream("/proc/self/fd/" + fd);
+    FileDescriptor descriptor = stream.getFD();
+    dropped[0] = new WeakReference<>(descriptor);
+    int streamFd = FileDescriptors.fd(descriptor);
+    if (given != null) given[0] = FdChannel.open(descriptor);
+    return streamFd;
   }
 
   @Test
@@ -287,6 +304,44 @@ class FdChannelTest {
       stream.write("three\n".getBytes(StandardCharsets.UTF_8));
       out.close();
       assertEquals("one|two|three|", await(lines, "the lines"));
+    }
+  }
+
+  @Test
+  void aFileDescriptorIsTakenFromItsStreamSoNeitherItsCloseNorTheCollectorClosesTheFd()
+      throws Exception {
+    try (Pipe pipe = new Pipe()) {
+      FileInputStream stream = new FileInputStream("/proc/self/fd/" + pipe.r);
+      FileDescriptor descriptor = stream.getFD();
+      try (FdChannel channel = FdChannel.open(descriptor)) {
+        assertFalse(descriptor.valid(), "the descriptor still holds fd " + channel.fd());
+        assertThrows(IllegalArgumentException.class, () -> FdChannel.open(descriptor));
+        stream.close();
+        assertTrue(fdOpen(channel.fd()), "closing the stream closed the channel's fd");
+        pipe.fill();
+        assertEquals(1, channel.read(ByteBuffer.allocate(4)));
+      } finally {
+        stream.close();
+      }
+
+      // Two streams dropped unclosed: the control's cleaner closing its fd proves that the
+      // collector ran the cleaners, and the channel's fd must still be open then.
+      FdChannel[] taken = new FdChannel[1];
+      WeakReference<?>[] ours = new WeakReference<?>[1];
+      WeakReference<?>[] control = new WeakReference<?>[1];
+      dropAStreamOn(pipe.r, taken, ours);
+      int controlFd = dropAStreamOn(pipe.r, null, control);
+      try (FdChannel channel = taken[0]) {
+        eventually(
+            () -> {
+              System.gc();
+              return ours[0].get() == null && control[0].get() == null && !fdOpen(controlFd);
+            },
+            "the collector to clean up the dropped streams");
+        assertTrue(fdOpen(channel.fd()), "the collector closed the channel's fd");
+        pipe.fill();
+        assertEquals(1, channel.read(ByteBuffer.allocate(4)));
+      }
     }
   }
 

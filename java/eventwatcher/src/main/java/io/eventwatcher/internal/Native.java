@@ -148,6 +148,22 @@ public final class Native {
   public static native int fdOf(FileDescriptor descriptor);
 
   /**
+   * Takes {@code fd} out of {@code descriptor}: its cleaner is cancelled and it reads as closed, so
+   * neither the stream it came from nor the garbage collector closes the number again.
+   *
+   * @return 0; -EBADF if the descriptor no longer holds fd; -ENOSYS if this JDK cannot (nothing
+   *     done, see {@link #canReleaseFd})
+   */
+  public static native int releaseFd(FileDescriptor descriptor, int fd);
+
+  /**
+   * Whether {@link #releaseFd} works on this JDK (its FileDescriptor can cancel its cleaner).
+   *
+   * @return true on JDK 10 and later
+   */
+  public static native boolean canReleaseFd();
+
+  /**
    * The fd of a JDK channel.
    *
    * @return the fd; -EINVAL for another provider's channel, -ENOSYS if this JDK is unsupported
