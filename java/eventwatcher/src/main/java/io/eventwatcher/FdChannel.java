@@ -55,7 +55,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * shows). The watcher's timers end the park.
  *
  * <p><b>Threads.</b> Every method is thread-safe. Reads are serialised with each other, writes with
- * each other; a read and a write may proceed at once, each parked on its own arm.
+ * each other; a read and a write may proceed at once, each parked on its own arm. A call that would
+ * park on the loop thread of the channel's watcher (in a callback, a task, or an {@code onExit}
+ * stage of a {@link Subprocess}) throws {@link IllegalStateException} instead: only that thread
+ * could end the park. Hand blocking calls to another thread (a virtual thread costs little).
  */
 public final class FdChannel extends AbstractInterruptibleChannel
     implements ByteChannel, ScatteringByteChannel, GatheringByteChannel {
@@ -194,24 +197,43 @@ public final class FdChannel extends AbstractInterruptibleChannel
 
   /**
    * Reads into {@code dsts[offset, offset + length)} in order: parks until the first buffer with
-   * room gets at least one byte, then fills the following ones with what is available at once. Any
-   * thread; throws as {@link #read(ByteBuffer)}.
+   * room gets at least one byte, then fills the following ones with what is available at once. No
+   * other read runs meanwhile. Once bytes have been read they are returned: a close or interrupt
+   * after that ends the call early and shows on the next one. Any thread; throws as {@link
+   * #read(ByteBuffer)}.
    *
+   * @param dsts the buffers
+   * @param offset the first buffer to fill
+   * @param length how many buffers, from offset
    * @return the bytes read, or -1 at end of stream
    */
   @Override
   public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
     Objects.checkFromIndexSize(offset, length, dsts.length);
-    long total = 0;
-    for (int i = offset; i < offset + length; i++) {
-      ByteBuffer dst = dsts[i];
-      if (!dst.hasRemaining()) continue;
-      int n = total == 0 ? read(dst) : readAvailable(dst);
-      if (n < 0) return total == 0 ? -1 : total;
-      total += n;
-      if (dst.hasRemaining()) break;
+    readLock.lock(); // reentrant: read(dst) and readAvailable take it again
+    try {
+      long total = 0;
+      for (int i = offset; i < offset + length; i++) {
+        ByteBuffer dst = dsts[i];
+        if (!dst.hasRemaining()) continue;
+        int n;
+        if (total == 0) {
+          n = read(dst);
+        } else {
+          try {
+            n = readAvailable(dst);
+          } catch (IOException closedMeanwhile) {
+            return total; // the bytes already read are the caller's; the next call throws
+          }
+        }
+        if (n < 0) return total == 0 ? -1 : total;
+        total += n;
+        if (dst.hasRemaining()) break;
+      }
+      return total;
+    } finally {
+      readLock.unlock();
     }
-    return total;
   }
 
   @Override
@@ -224,6 +246,7 @@ public final class FdChannel extends AbstractInterruptibleChannel
     try {
       enter();
       try {
+        begin();
         return NativeIO.read(fd, dst);
       } finally {
         leave(true);

@@ -380,4 +380,25 @@ class FdChannelTest {
       eventually(() -> !fdOpen(pipe.r), "the fd is closed");
     }
   }
+
+  @Test
+  void aCallThatWouldParkOnTheLoopThreadThrowsInsteadOfHangingTheLoop() throws Exception {
+    try (Pipe pipe = new Pipe();
+        EventWatcher watcher = new EventWatcher();
+        FdChannel channel = FdChannel.open(pipe.takeRead(), watcher)) {
+      pipe.fill();
+      ByteBuffer buffer = ByteBuffer.allocate(4);
+      TestSupport.onLoop(
+          watcher,
+          () -> {
+            assertEquals(1, channel.read(buffer)); // data there: no park, so allowed
+            IllegalStateException refused =
+                assertThrows(IllegalStateException.class, () -> channel.read(buffer));
+            assertTrue(refused.getMessage().contains("fd " + channel.fd()), refused.getMessage());
+          });
+      assertTrue(channel.isOpen());
+      pipe.fill();
+      assertEquals(1, channel.read(buffer)); // the loop still runs, and the channel still works
+    }
+  }
 }

@@ -42,8 +42,10 @@ public final class FdParker {
 
   /** One flag's waiter. */
   private static final class Direction {
-    volatile int sequence;
-    volatile boolean reported;
+    // The current park's 8-bit sequence << 1, | 1 once its own arm is reported. One word, set by
+    // compare-and-set against the sequence, so a late report of an earlier park (one that timed
+    // out) can never mark a later one.
+    final AtomicInteger state = new AtomicInteger();
     volatile Thread waiter;
     volatile boolean armedOnce; // the kernel may hold an entry: disarm at retire
   }
@@ -63,20 +65,25 @@ public final class FdParker {
    * Parks the calling thread until the fd is reported ready for {@code flag} (readiness, hang-up or
    * error), {@code timeoutNanos} pass (negative: no limit; the loop's timers end the park), {@link
    * #wakeAll} is called, or the thread is interrupted. Spurious returns are possible only as {@code
-   * false}. Any thread; one at a time per flag.
+   * false}. Any thread but the loop's; one at a time per flag.
    *
    * @return true if the fd was reported ready for this park's own arm
    * @throws IOException if epoll refuses the fd ({@link io.eventwatcher.ErrnoException}, EPERM for
    *     a regular file) or the watcher is closed
+   * @throws IllegalStateException on the loop thread, which would wait for itself
    */
   public boolean await(int flag, long timeoutNanos) throws IOException {
     Direction direction = directions[flag];
-    int sequence = (direction.sequence + 1) & 0xFF;
-    direction.reported = false;
-    direction.sequence = sequence;
+    int sequence = ((direction.state.get() >>> 1) + 1) & 0xFF;
+    direction.state.set(sequence << 1); // not reported
     direction.waiter = Thread.currentThread();
     try {
       if (reactor.isClosed()) throw watcherClosed(fd);
+      if (reactor.inLoop()) {
+        // Only this thread could deliver the report: the park would never end.
+        throw new IllegalStateException(
+            "fd " + fd + ": cannot wait for " + FLAG_NAMES[flag] + " on the watcher's loop thread");
+      }
       if (stopped) return false;
       direction.armedOnce = true;
       reactor.arm(fd, flag, token(sequence), FLAG_NAMES[flag]);
@@ -91,12 +98,12 @@ public final class FdParker {
     ScheduledFuture<?> timer = timeoutNanos < 0 ? null : unparkAt(timeoutNanos);
     try {
       Thread self = Thread.currentThread();
-      while (!direction.reported && !stopped && !self.isInterrupted()) {
+      while (!isReported(direction) && !stopped && !self.isInterrupted()) {
         if (reactor.isClosed()) throw watcherClosed(fd);
         if (timer != null && deadline - System.nanoTime() <= 0) break;
         LockSupport.park(this);
       }
-      return direction.reported;
+      return isReported(direction);
     } finally {
       if (timer != null) timer.cancel(false);
     }
@@ -112,6 +119,10 @@ public final class FdParker {
     }
   }
 
+  private static boolean isReported(Direction direction) {
+    return (direction.state.get() & 1) != 0;
+  }
+
   private long token(int sequence) {
     return (long) (generation << 8 | sequence) << 32 | (fd & 0xFFFF_FFFFL);
   }
@@ -120,8 +131,8 @@ public final class FdParker {
   void reported(int flag, int tag) {
     if (tag >>> 8 != generation) return; // an earlier parker of this fd number
     Direction direction = directions[flag];
-    if (direction.sequence != (tag & 0xFF)) return; // an earlier park
-    direction.reported = true;
+    int current = (tag & 0xFF) << 1;
+    if (!direction.state.compareAndSet(current, current | 1)) return; // an earlier park
     Thread waiter = direction.waiter;
     if (waiter != null) LockSupport.unpark(waiter);
   }
