@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -46,7 +47,9 @@ public final class Subprocess {
   private static final int SIGTERM = 15;
 
   private final int pid;
-  private final EventWatcher watcher;
+  // Guarded by this: the watcher of the exit watch, the shared one once a given one has closed.
+  private EventWatcher watcher;
+  private final Runnable onWatcherClosed = this::watcherClosed;
   private final FdChannel stdin;
   private final FdChannel stdout;
   private final FdChannel stderr;
@@ -86,12 +89,15 @@ public final class Subprocess {
    */
   public static Subprocess start(ProcessBuilder builder) throws IOException {
     NativeLibrary.ensureAvailable();
+    ensureSupported(); // before the shared watcher starts a thread for nothing
     return start(builder, SharedWatcher.get());
   }
 
   /**
    * As {@link #start(ProcessBuilder)}, with the exit watched and the channels served by {@code
-   * watcher}.
+   * watcher}. If the watcher closes while the child runs, the exit watch moves to the shared
+   * watcher, so the child is still reaped and {@link #onExit()} still completes; its channels then
+   * fail as those of any {@link FdChannel} on a closed watcher.
    *
    * @param builder the command, directory, environment and redirects
    * @param watcher the watcher that reaps the child and unparks its channels' threads
@@ -128,6 +134,7 @@ public final class Subprocess {
         channels[i] = out[2 + i] < 0 ? null : FdChannel.open(out[2 + i], watcher);
       Subprocess child = new Subprocess(pid, pidfd, watcher, channels);
       watcher.watch(pidfd, WatchFlag.READ, ignored -> child.exited());
+      if (!watcher.reactor().addCloseHook(child.onWatcherClosed)) child.watcherClosed();
       return child;
     } catch (IOException | RuntimeException | Error e) {
       abandon(pid, pidfd, out, channels, e);
@@ -168,6 +175,7 @@ public final class Subprocess {
     IOException failure = null;
     synchronized (this) {
       if (pidfd < 0) return;
+      watcher.reactor().removeCloseHook(onWatcherClosed);
       try {
         watcher.unwatch(pidfd, WatchFlag.READ);
       } catch (IOException e) {
@@ -182,6 +190,32 @@ public final class Subprocess {
       exit.complete(value);
     }
     if (failure != null) throw failure; // to the watcher's error handler
+  }
+
+  /**
+   * The loop of a given watcher, closing, or the starting thread if it closed first: the exit watch
+   * moves to the shared watcher, so that the child is still reaped and {@link #onExit()} still
+   * completes.
+   */
+  private void watcherClosed() {
+    IOException failure = null;
+    synchronized (this) {
+      if (pidfd < 0) return; // reaped already
+      try {
+        EventWatcher shared = SharedWatcher.get();
+        if (shared == watcher) throw new IllegalStateException("the shared watcher closed");
+        watcher = shared;
+        shared.watch(pidfd, WatchFlag.READ, ignored -> exited());
+        return;
+      } catch (IOException | RuntimeException e) {
+        failure =
+            new IOException(
+                "pid " + pid + ": its watcher closed and the exit watch could not move", e);
+        Native.close(pidfd);
+        pidfd = -1;
+      }
+    }
+    exit.completeExceptionally(failure);
   }
 
   /**
@@ -235,6 +269,8 @@ public final class Subprocess {
    *
    * @return the exit value
    * @throws InterruptedException if interrupted while waiting
+   * @throws IllegalStateException if it could not be reaped (waitpid failed, or its watcher closed
+   *     and the shared one could not take the exit watch)
    */
   public int waitFor() throws InterruptedException {
     try {
@@ -268,11 +304,15 @@ public final class Subprocess {
    *
    * @return the exit value
    * @throws IllegalThreadStateException if the child has not exited (or not yet been reaped)
+   * @throws IllegalStateException if it could not be reaped (waitpid failed), as {@link #waitFor()}
    */
   public int exitValue() {
-    Integer value = exit.getNow(null);
-    if (value == null) throw new IllegalThreadStateException("process " + pid + " has not exited");
-    return value;
+    if (!exit.isDone()) throw new IllegalThreadStateException("process " + pid + " has not exited");
+    try {
+      return exit.join();
+    } catch (CompletionException e) {
+      throw new IllegalStateException("waitpid failed for pid " + pid, e.getCause());
+    }
   }
 
   /**

@@ -254,6 +254,19 @@ class SubprocessTest {
   }
 
   @Test
+  void aChildOutlivingItsGivenWatcherIsStillReaped() throws Exception {
+    EventWatcher watcher = new EventWatcher();
+    Subprocess child = Subprocess.start(sh("exec sleep 30"), watcher);
+    watcher.close(); // the exit watch moves to the shared watcher
+    assertTrue(child.isAlive());
+    child.destroy();
+    assertEquals(128 + 15, await(child.onExit(), "the exit, through the shared watcher"));
+    assertEquals(128 + 15, child.exitValue());
+    eventually(() -> !Files.exists(Path.of("/proc/" + child.pid())), "the child reaped");
+    closeStreams(child);
+  }
+
+  @Test
   void startOnAClosedWatcherStartsNothing() throws Exception {
     EventWatcher watcher = new EventWatcher();
     watcher.close();

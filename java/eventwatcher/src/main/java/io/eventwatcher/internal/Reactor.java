@@ -6,6 +6,8 @@ import io.eventwatcher.WatchCallback;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -55,6 +57,8 @@ public final class Reactor {
   private final Thread thread;
   private final CountDownLatch terminated = new CountDownLatch(1);
   private volatile boolean closing;
+  // Run once by finish(); added and removed by any thread (see addCloseHook for the handshake).
+  private final Set<Runnable> closeHooks = ConcurrentHashMap.newKeySet();
 
   // Loop thread only.
   private long turn;
@@ -162,6 +166,7 @@ public final class Reactor {
       }
     }
     arms.forEach(FdParker::watcherClosed); // parked threads wake and find the watcher closed
+    runCloseHooks();
     SubPoller[] pollers = subPollers;
     if (pollers != null) for (SubPoller poller : pollers) poller.signal(); // they see closing, end
     watcher.closeGuard(); // from here on no other thread touches the handle or queues a task
@@ -170,7 +175,38 @@ public final class Reactor {
     watcher.destroy();
   }
 
+  /** Loop thread, closing: runs each close hook once; what one throws goes to the handler. */
+  private void runCloseHooks() {
+    for (Runnable hook : closeHooks) {
+      if (!closeHooks.remove(hook)) continue; // removed meanwhile by its owner
+      try {
+        hook.run();
+      } catch (Throwable e) {
+        faults.report(-1, e);
+      }
+    }
+  }
+
   // ---- any thread ----
+
+  /**
+   * Adds {@code hook}, to run once on the loop thread when the watcher closes, after the parked
+   * threads are woken and before the native watcher is freed; watches are retired by then. Any
+   * thread.
+   *
+   * @return false if the watcher is closing already: the hook is not added and will not run
+   */
+  public boolean addCloseHook(Runnable hook) {
+    closeHooks.add(hook);
+    // finish() reads the set after closing is set: if closing reads false here, it sees the hook;
+    // if true, whichever of this remove and finish's removes the hook owns it.
+    return !(closing && closeHooks.remove(hook));
+  }
+
+  /** Removes a hook added with {@link #addCloseHook}, if it has not run. Any thread. */
+  public void removeCloseHook(Runnable hook) {
+    closeHooks.remove(hook);
+  }
 
   /**
    * Whether the calling thread runs one of this watcher's callbacks on the executor (a close would
