@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
@@ -68,6 +69,42 @@ class VirtualThreadsTest {
           }
         });
     return result;
+  }
+
+  /**
+   * Virtual threads that never yield hold every carrier, so the shared watcher's sub-pollers cannot
+   * run: a platform thread parked in an FdChannel is still woken, by the loop's watchdog.
+   */
+  @Test
+  void aPlatformThreadIsWokenWhileBusyVirtualThreadsHoldEveryCarrier() throws Exception {
+    Assumptions.assumeTrue(START_VIRTUAL != null, "virtual threads need JDK 21+");
+    int carriers =
+        Integer.getInteger(
+            "jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
+    try (TestSupport.Pipe pipe = new TestSupport.Pipe();
+        FdChannel channel = FdChannel.open(pipe.takeRead())) {
+      Thread[] reader = new Thread[1];
+      CompletableFuture<Integer> read =
+          FdChannelTest.onThread(
+              "fd-platform-reader", () -> channel.read(ByteBuffer.allocate(4)), reader);
+      FdChannelTest.awaitParked(reader[0]);
+      AtomicBoolean release = new AtomicBoolean();
+      CountDownLatch busy = new CountDownLatch(carriers);
+      try {
+        for (int i = 0; i < carriers; i++) {
+          startVirtual(
+              () -> {
+                busy.countDown();
+                while (!release.get()) Thread.onSpinWait(); // holds its carrier: no yield
+              });
+        }
+        assertTrue(busy.await(PATIENCE_MS, TimeUnit.MILLISECONDS), "every carrier taken");
+        pipe.fill();
+        assertEquals(1, await(read, "the platform thread's read, no carrier free"));
+      } finally {
+        release.set(true);
+      }
+    }
   }
 
   @Test
@@ -135,6 +172,24 @@ class VirtualThreadsTest {
   void tenThousandVirtualThreadsParkEachOnItsOwnFdWithoutPinningACarrier() throws Exception {
     Assumptions.assumeTrue(START_VIRTUAL != null, "virtual threads need JDK 21+");
     int count = 10_000;
+    // One round first, unwatched: the first use of a class (Errno at the first EAGAIN) loads it,
+    // and 10,000 threads loading it at once contend for the class loader's lock, a pin that says
+    // nothing about parking.
+    try (FdChannel warmUp = FdChannel.open(NativeIO.eventFd(0))) {
+      CompletableFuture<Integer> read = new CompletableFuture<>();
+      Thread reader =
+          startVirtual(
+              () -> {
+                try {
+                  read.complete(warmUp.read(ByteBuffer.allocate(8)));
+                } catch (Throwable e) {
+                  read.completeExceptionally(e);
+                }
+              });
+      eventually(() -> isParkedInChannel(reader), "the warm-up reader parked");
+      TestSupport.signal(warmUp.fd(), 1);
+      assertEquals(8, await(read, "the warm-up read"));
+    }
     try (PinnedEvents pinned = new PinnedEvents()) {
       pinned.awaitControl(Control1::touch);
       List<FdChannel> channels = new ArrayList<>(count);

@@ -3,6 +3,9 @@ package io.eventwatcher.internal;
 import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -14,20 +17,43 @@ import java.util.concurrent.locks.LockSupport;
  * nothing re-enables the loop's one-shot report ({@code rearmArms}) and parks until the loop
  * thread, the master poller, sees arms pending and unparks it.
  *
- * <p>Threads. {@link #run} is the sub-poller's own thread; {@link #signal} is the loop thread's.
- * Invariant: the loop reports pending arms at most once per re-enable, and re-enabling reports at
- * once if arms are already pending, so an unpark is never lost between an empty harvest and the
- * park (a permit from an earlier signal only costs one more empty harvest).
+ * <p>Starvation. A virtual thread needs a carrier, and every carrier may be taken for a while: by
+ * CPU-bound virtual threads (they are not preempted) or by pinned ones. Platform threads parked on
+ * the same arms must not wait for that, so a signal starts a watchdog on the loop's timers: every
+ * {@link #STALL_NANOS} while the sub-poller has work, the loop checks that it harvested since the
+ * last look, and if it did not, harvests for it (the kernel hands each report to one of the two).
+ * The watchdog ends once the sub-poller has gone back to its park with no signal since, so an idle
+ * watcher still makes no wakeups; a busy one gets one check per period.
+ *
+ * <p>Threads. {@link #run} is the sub-poller's own thread; {@link #signal} and the watchdog are the
+ * loop thread's. Invariant: the loop reports pending arms at most once per re-enable, and
+ * re-enabling reports at once if arms are already pending, so an unpark is never lost between an
+ * empty harvest and the park (a permit from an earlier signal only costs one more empty harvest).
  */
 final class SubPoller implements Runnable {
   private static final int BATCH = 64;
+
+  /** How long a signalled sub-poller may go without harvesting before the loop does it instead. */
+  static final long STALL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
   private static final Method START_VIRTUAL = startVirtualMethod();
 
   private final Reactor reactor;
   private final int flag;
   private final ByteBuffer batch =
       ByteBuffer.allocateDirect(BATCH * 2 * Integer.BYTES).order(ByteOrder.nativeOrder());
+  private final ByteBuffer loopBatch =
+      ByteBuffer.allocateDirect(BATCH * 2 * Integer.BYTES).order(ByteOrder.nativeOrder());
   private volatile Thread thread;
+  // Written by the sub-poller only: its harvests so far, and whether it is parked after an empty
+  // harvest (set before the park, cleared after).
+  private volatile long harvests;
+  private volatile boolean idle;
+  // Loop thread only: the watchdog while one runs, the harvests at its last look, and whether the
+  // loop signalled since.
+  private ScheduledFuture<?> watchdog;
+  private long harvestsSeen;
+  private boolean signalledSinceLook;
 
   private SubPoller(Reactor reactor, int flag) {
     this.reactor = reactor;
@@ -75,6 +101,38 @@ final class SubPoller implements Runnable {
   void signal() {
     Thread current = thread;
     if (current != null) LockSupport.unpark(current);
+    signalledSinceLook = true;
+    if (watchdog != null || reactor.isClosed()) return;
+    harvestsSeen = harvests;
+    try {
+      watchdog =
+          reactor.schedule((Runnable) this::look, STALL_NANOS, TimeUnit.NANOSECONDS, STALL_NANOS);
+    } catch (RejectedExecutionException closing) {
+      // the loop is ending: so is this sub-poller
+    }
+  }
+
+  /** Loop thread, every STALL_NANOS while a watchdog runs: see the class comment. */
+  private void look() {
+    long done = harvests;
+    if (done == harvestsSeen) {
+      // No harvest since the last look: no carrier for the sub-poller. Harvest on the loop.
+      int polled = reactor.watcher().harvestArms(flag, loopBatch, BATCH);
+      deliver(reactor.arms(), flag, loopBatch, polled);
+    } else if (idle && !signalledSinceLook) {
+      watchdog.cancel(false); // back in its park with nothing pending: the next signal restarts
+      watchdog = null;
+    }
+    harvestsSeen = done;
+    signalledSinceLook = false;
+  }
+
+  /** Unparks the parkers of the {@code polled} reports in {@code batch}. Either thread. */
+  private static void deliver(ArmTable arms, int flag, ByteBuffer batch, int polled) {
+    for (int i = 0; i < polled; i++) {
+      FdParker parker = arms.get(batch.getInt(i << 3));
+      if (parker != null) parker.reported(flag, batch.getInt((i << 3) + 4));
+    }
   }
 
   @Override
@@ -84,17 +142,31 @@ final class SubPoller implements Runnable {
     int polled = 1; // harvest first: a report made before this thread existed is not lost
     while (!reactor.isClosed()) {
       if (polled == 0) {
+        idle = true;
         LockSupport.park(this);
+        idle = false;
       } else {
         Thread.yield();
       }
       polled = watcher.harvestArms(flag, batch, BATCH);
-      if (polled < 0) return; // the watcher is closing (CLOSED), or the epoll fd is broken
-      for (int i = 0; i < polled; i++) {
-        FdParker parker = arms.get(batch.getInt(i << 3));
-        if (parker != null) parker.reported(flag, batch.getInt((i << 3) + 4));
+      if (polled == NativeWatcher.CLOSED) return; // the watcher is closing
+      if (polled < 0) { // epoll_wait failed (EINTR): again after a back-off, never in a spin
+        LockSupport.parkNanos(this, STALL_NANOS);
+        polled = 1;
+        continue;
       }
-      if (polled == 0 && watcher.rearmArms(flag) < 0) return;
+      harvests++; // this thread's field alone: a plain increment of the volatile is enough
+      deliver(arms, flag, batch, polled);
+      if (polled == 0) {
+        int rearmed = watcher.rearmArms(flag);
+        if (rearmed == NativeWatcher.CLOSED) return;
+        if (rearmed < 0) {
+          // epoll_ctl refused the re-enable (ENOMEM): without it the loop would never signal
+          // again, so poll on a back-off until it succeeds.
+          LockSupport.parkNanos(this, STALL_NANOS);
+          polled = 1; // harvest again, then retry
+        }
+      }
     }
   }
 
