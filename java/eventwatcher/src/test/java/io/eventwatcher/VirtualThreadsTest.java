@@ -104,7 +104,20 @@ class VirtualThreadsTest {
       } finally {
         release.set(true);
       }
+      // Carriers free again: a read served by the sub-poller at once, as usual.
+      CompletableFuture<Integer> again =
+          FdChannelTest.onThread(
+              "fd-platform-reader-2", () -> channel.read(ByteBuffer.allocate(4)), reader);
+      FdChannelTest.awaitParked(reader[0]);
+      pipe.fill();
+      assertEquals(1, await(again, "a read with carriers free"));
     }
+    // The watchdog ends with the work: the shared loop goes back to a wait without timeout.
+    java.nio.file.Path loop = TestSupport.taskNamed("eventwatcher-sh"); // comm: 15 characters
+    Assumptions.assumeTrue(TestSupport.systemCallVisible(loop), "the loop's wait is not visible");
+    eventually(
+        () -> TestSupport.asleepInEpollWaitWithoutTimeout(loop),
+        "the shared loop to sleep in epoll_wait with no timeout");
   }
 
   @Test

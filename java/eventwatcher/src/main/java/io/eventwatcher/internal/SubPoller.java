@@ -22,8 +22,9 @@ import java.util.concurrent.locks.LockSupport;
  * the same arms must not wait for that, so a signal starts a watchdog on the loop's timers: every
  * {@link #STALL_NANOS} while the sub-poller has work, the loop checks that it harvested since the
  * last look, and if it did not, harvests for it (the kernel hands each report to one of the two).
- * The watchdog ends once the sub-poller has gone back to its park with no signal since, so an idle
- * watcher still makes no wakeups; a busy one gets one check per period.
+ * The watchdog ends once the sub-poller has gone back to its park with no signal since, or a loop
+ * harvest finds nothing and re-enables the report, so an idle watcher still makes no wakeups; a
+ * busy one gets one check per period.
  *
  * <p>Threads. {@link #run} is the sub-poller's own thread; {@link #signal} and the watchdog are the
  * loop thread's. Invariant: the loop reports pending arms at most once per re-enable, and
@@ -116,15 +117,23 @@ final class SubPoller implements Runnable {
   private void look() {
     long done = harvests;
     if (done == harvestsSeen) {
-      // No harvest since the last look: no carrier for the sub-poller. Harvest on the loop.
-      int polled = reactor.watcher().harvestArms(flag, loopBatch, BATCH);
+      // No harvest since the last look: no carrier for the sub-poller, or it is idle. Harvest on
+      // the loop; once nothing is left, re-enable the report (which comes at once if arms are
+      // pending) and stop: the next signal starts the watchdog again.
+      NativeWatcher watcher = reactor.watcher();
+      int polled = watcher.harvestArms(flag, loopBatch, BATCH);
       deliver(reactor.arms(), flag, loopBatch, polled);
+      if (polled == 0 && watcher.rearmArms(flag) == 0) stopWatchdog();
     } else if (idle && !signalledSinceLook) {
-      watchdog.cancel(false); // back in its park with nothing pending: the next signal restarts
-      watchdog = null;
+      stopWatchdog(); // back in its park with nothing pending
     }
     harvestsSeen = done;
     signalledSinceLook = false;
+  }
+
+  private void stopWatchdog() {
+    watchdog.cancel(false);
+    watchdog = null;
   }
 
   /** Unparks the parkers of the {@code polled} reports in {@code batch}. Either thread. */
