@@ -105,7 +105,8 @@ public final class FdChannel extends AbstractInterruptibleChannel
    *
    * @param descriptor a valid descriptor
    * @return the channel
-   * @throws ErrnoException if its flags cannot be set
+   * @throws ErrnoException if its flags cannot be set, or another thread closed the descriptor
+   *     meanwhile (EBADF: the fd is left alone, though it may be non-blocking now)
    * @throws IllegalArgumentException if the descriptor is not valid or the fd already has a channel
    * @throws UnsupportedOperationException if the native library is unavailable, or this JDK's
    *     FileDescriptor cannot give its fd away (then pass the int fd of a descriptor that no stream
@@ -222,7 +223,7 @@ public final class FdChannel extends AbstractInterruptibleChannel
         } else {
           try {
             n = readAvailable(dst);
-          } catch (IOException closedMeanwhile) {
+          } catch (ClosedChannelException closedMeanwhile) { // or interrupted
             return total; // the bytes already read are the caller's; the next call throws
           }
         }

@@ -168,22 +168,34 @@ public final class Subprocess {
     }
   }
 
-  /** The loop: the pidfd is readable, so the child has exited; reaps it once. */
+  /**
+   * A watcher's callback: the pidfd is readable, so the child has exited; reaps it once. The reap
+   * is made under the monitor, so of two racing calls (the old and the new watcher's, after a move)
+   * exactly one gets the exit value; the unwatch is made outside it, so a loop thread that takes
+   * the monitor (destroy in a callback) never waits for a thread that waits for that loop.
+   */
   private void exited() throws IOException {
-    int value = Native.reap(pid, false);
-    if (value == -Errno.EAGAIN) return; // not an exit (cannot happen with a pidfd): wait on
-    IOException failure = null;
+    int value;
+    int fd;
+    EventWatcher watchedBy;
     synchronized (this) {
-      if (pidfd < 0) return;
-      watcher.reactor().removeCloseHook(onWatcherClosed);
-      try {
-        watcher.unwatch(pidfd, WatchFlag.READ);
-      } catch (IOException e) {
-        failure = e; // the watch goes with the fd all the same
-      }
-      Native.close(pidfd);
-      pidfd = -1;
+      if (pidfd < 0) return; // reaped already
+      value = Native.reap(pid, false);
+      if (value == -Errno.EAGAIN) return; // not an exit (cannot happen with a pidfd): wait on
+      fd = pidfd;
+      pidfd = -1; // from here on signals are refused: the pid may be reused once reaped
+      watchedBy = watcher;
     }
+    watchedBy.reactor().removeCloseHook(onWatcherClosed);
+    IOException failure = null;
+    try {
+      watchedBy.unwatch(fd, WatchFlag.READ);
+    } catch (IOException e) {
+      failure = e; // the watch goes with the fd all the same
+    } catch (IllegalStateException closing) {
+      // the watcher is closing: its watches go with it
+    }
+    Native.close(fd);
     if (value < 0) {
       exit.completeExceptionally(Errno.exception("waitpid", pid, value));
     } else {
@@ -193,29 +205,43 @@ public final class Subprocess {
   }
 
   /**
-   * The loop of a given watcher, closing, or the starting thread if it closed first: the exit watch
-   * moves to the shared watcher, so that the child is still reaped and {@link #onExit()} still
-   * completes.
+   * The closing loop of a given watcher (or the starting thread, if it closed first): moves the
+   * exit watch to the shared watcher, so that the child is still reaped and {@link #onExit()} still
+   * completes. The move runs as a task on the shared loop, so this thread never waits for that loop
+   * (whose callbacks may be waiting to close this watcher, or for this child's monitor).
    */
   private void watcherClosed() {
-    IOException failure = null;
-    synchronized (this) {
-      if (pidfd < 0) return; // reaped already
-      try {
-        EventWatcher shared = SharedWatcher.get();
-        if (shared == watcher) throw new IllegalStateException("the shared watcher closed");
-        watcher = shared;
-        shared.watch(pidfd, WatchFlag.READ, ignored -> exited());
-        return;
-      } catch (IOException | RuntimeException e) {
-        failure =
-            new IOException(
-                "pid " + pid + ": its watcher closed and the exit watch could not move", e);
-        Native.close(pidfd);
-        pidfd = -1;
-      }
+    try {
+      EventWatcher shared = SharedWatcher.get();
+      shared.execute(() -> moveExitWatchTo(shared));
+    } catch (RuntimeException e) {
+      failMove(e);
     }
-    exit.completeExceptionally(failure);
+  }
+
+  /** The shared loop: watches the pidfd there, unless the child was reaped meanwhile. */
+  private void moveExitWatchTo(EventWatcher shared) {
+    try {
+      synchronized (this) {
+        if (pidfd < 0) return;
+        watcher = shared;
+        shared.watch(pidfd, WatchFlag.READ, ignored -> exited()); // on its loop: no wait
+      }
+    } catch (IOException | RuntimeException e) {
+      failMove(e);
+    }
+  }
+
+  /** The exit watch could not move: the exit can no longer be observed; says why. */
+  private void failMove(Exception cause) {
+    synchronized (this) {
+      if (pidfd < 0) return;
+      Native.close(pidfd);
+      pidfd = -1;
+    }
+    exit.completeExceptionally(
+        new IOException(
+            "pid " + pid + ": its watcher closed and the exit watch could not move", cause));
   }
 
   /**
@@ -276,7 +302,7 @@ public final class Subprocess {
     try {
       return exit.get();
     } catch (ExecutionException e) {
-      throw new IllegalStateException("waitpid failed for pid " + pid, e.getCause());
+      throw new IllegalStateException("no exit value for pid " + pid, e.getCause());
     }
   }
 
@@ -311,7 +337,7 @@ public final class Subprocess {
     try {
       return exit.join();
     } catch (CompletionException e) {
-      throw new IllegalStateException("waitpid failed for pid " + pid, e.getCause());
+      throw new IllegalStateException("no exit value for pid " + pid, e.getCause());
     }
   }
 

@@ -267,6 +267,27 @@ class SubprocessTest {
   }
 
   @Test
+  void aWatcherClosedFromAStageOnTheSharedLoopStillHandsItsChildOver() throws Exception {
+    EventWatcher given = new EventWatcher();
+    Subprocess outliving = Subprocess.start(sh("exec sleep 30"), given);
+    Subprocess trigger = Subprocess.start(sh("read line; exit 0")); // on the shared watcher
+    CompletableFuture<String> closed = new CompletableFuture<>();
+    trigger
+        .onExit()
+        .thenRun(
+            () -> {
+              given.close(); // on the shared loop, which the move must not wait for
+              closed.complete(Thread.currentThread().getName());
+            });
+    trigger.stdin().close(); // the trigger exits only now, after the stage is attached
+    assertTrue(await(closed, "the close, from the stage").startsWith("eventwatcher"));
+    outliving.destroy();
+    assertEquals(128 + 15, await(outliving.onExit(), "the moved exit watch"));
+    closeStreams(trigger);
+    closeStreams(outliving);
+  }
+
+  @Test
   void startOnAClosedWatcherStartsNothing() throws Exception {
     EventWatcher watcher = new EventWatcher();
     watcher.close();
