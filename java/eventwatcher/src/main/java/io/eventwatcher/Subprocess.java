@@ -129,17 +129,35 @@ public final class Subprocess {
     int pid = out[0];
     int pidfd = out[1];
     FdChannel[] channels = new FdChannel[3];
+    Subprocess child = null;
     try {
       for (int i = 0; i < 3; i++)
         channels[i] = out[2 + i] < 0 ? null : FdChannel.open(out[2 + i], watcher);
-      Subprocess child = new Subprocess(pid, pidfd, watcher, channels);
-      watcher.watch(pidfd, WatchFlag.READ, ignored -> child.exited());
-      if (!watcher.reactor().addCloseHook(child.onWatcherClosed)) child.watcherClosed();
-      return child;
+      Subprocess started = new Subprocess(pid, pidfd, watcher, channels);
+      child = started;
+      // The hook before the watch: a fast exit's exited() then finds it to remove.
+      if (!watcher.reactor().addCloseHook(started.onWatcherClosed)) {
+        throw new IllegalStateException("EventWatcher is closed");
+      }
+      watcher.watch(pidfd, WatchFlag.READ, ignored -> started.exited());
+      return started;
     } catch (IOException | RuntimeException | Error e) {
+      if (child != null) child.disown();
       abandon(pid, pidfd, out, channels, e);
       throw e;
     }
+  }
+
+  /** A start that failed: the hook goes, and a move already under way finds nothing to move. */
+  private void disown() {
+    watcher().reactor().removeCloseHook(onWatcherClosed);
+    synchronized (this) {
+      pidfd = -1; // abandon closes the fd
+    }
+  }
+
+  private synchronized EventWatcher watcher() {
+    return watcher;
   }
 
   /** Undoes a start whose exit could not be watched: kills and reaps the child, closes its fds. */
@@ -205,10 +223,10 @@ public final class Subprocess {
   }
 
   /**
-   * The closing loop of a given watcher (or the starting thread, if it closed first): moves the
-   * exit watch to the shared watcher, so that the child is still reaped and {@link #onExit()} still
-   * completes. The move runs as a task on the shared loop, so this thread never waits for that loop
-   * (whose callbacks may be waiting to close this watcher, or for this child's monitor).
+   * The closing loop of a given watcher: moves the exit watch to the shared watcher, so that the
+   * child is still reaped and {@link #onExit()} still completes. The move runs as a task on the
+   * shared loop, so this thread never waits for that loop (whose callbacks may be waiting to close
+   * this watcher, or for this child's monitor).
    */
   private void watcherClosed() {
     try {

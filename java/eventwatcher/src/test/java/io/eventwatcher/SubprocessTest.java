@@ -267,6 +267,19 @@ class SubprocessTest {
   }
 
   @Test
+  void childrenThatExitLeaveNoCloseHookBehind() throws Exception {
+    try (EventWatcher watcher = new EventWatcher()) {
+      List<Subprocess> children = new ArrayList<>();
+      for (int i = 0; i < 20; i++) children.add(Subprocess.start(sh("exit 0"), watcher));
+      for (Subprocess child : children) {
+        assertEquals(0, child.waitFor());
+        closeStreams(child);
+      }
+      assertEquals(0, watcher.reactor().closeHookCount(), "hooks of exited children");
+    }
+  }
+
+  @Test
   void aWatcherClosedFromAStageOnTheSharedLoopStillHandsItsChildOver() throws Exception {
     EventWatcher given = new EventWatcher();
     Subprocess outliving = Subprocess.start(sh("exec sleep 30"), given);

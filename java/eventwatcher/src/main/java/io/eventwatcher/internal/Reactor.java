@@ -203,6 +203,15 @@ public final class Reactor {
     return !(closing && closeHooks.remove(hook));
   }
 
+  /**
+   * The close hooks waiting to run, for tests: owners must remove theirs when done. Any thread.
+   *
+   * @return the number of hooks added and neither removed nor run
+   */
+  public int closeHookCount() {
+    return closeHooks.size();
+  }
+
   /** Removes a hook added with {@link #addCloseHook}, if it has not run. Any thread. */
   public void removeCloseHook(Runnable hook) {
     closeHooks.remove(hook);
